@@ -1,0 +1,65 @@
+# kehu — run `make help` for the list of targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+export UV_PYTHON_DOWNLOADS := never
+VENV := .venv
+BIN := $(VENV)/bin
+KEHU := $(BIN)/kehu
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## Show this list
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+
+$(BIN)/kehu: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || "$$(scripts/find-python.sh)" -m pip install --quiet uv
+	uv sync --frozen --python "$$(scripts/find-python.sh)"
+	@touch $(BIN)/kehu
+
+.PHONY: install
+install: $(BIN)/kehu ## Create .venv with kehu and its development tools
+	$(KEHU) migrate --no-input -v0
+
+.PHONY: demo
+demo: install ## Fill var/kehu.sqlite3 with demo data and serve kehu at http://127.0.0.1:8000
+	$(KEHU) demo --if-empty
+	$(KEHU) runserver 127.0.0.1:8000
+
+.PHONY: serve
+serve: install ## Serve kehu at http://127.0.0.1:8000 without touching the data
+	$(KEHU) runserver 127.0.0.1:8000
+
+.PHONY: lint
+lint: $(BIN)/kehu ## ruff, mypy, import-linter, Django checks, migrations and OpenAPI up to date
+	$(BIN)/ruff check kehu tests bench
+	$(BIN)/ruff format --check kehu tests bench
+	$(BIN)/mypy kehu
+	$(BIN)/lint-imports
+	$(KEHU) check --fail-level WARNING
+	$(KEHU) makemigrations --check --dry-run
+
+.PHONY: test
+test: lint test-sqlite test-postgres ## Lint, then the whole suite on SQLite and on a real PostgreSQL
+
+.PHONY: test-sqlite
+test-sqlite: $(BIN)/kehu ## The suite on SQLite (with the browser tests)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: test-postgres
+test-postgres: $(BIN)/kehu ## The suite on a PostgreSQL server started for the run
+	scripts/with-postgres.sh $(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: $(BIN)/kehu ## Benchmarks: import throughput, list and customer-page response times
+	scripts/with-postgres.sh $(BIN)/python -m bench
+
+.PHONY: messages
+messages: $(BIN)/kehu ## Refresh and compile the zh-hans translations
+	cd kehu && ../$(KEHU) makemessages -l zh_Hans --no-obsolete --no-location
+	cd kehu && ../$(KEHU) compilemessages -l zh_Hans
+
+.PHONY: clean
+clean: ## Remove the virtual environment and local data
+	rm -rf $(VENV) var

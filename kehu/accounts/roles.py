@@ -1,0 +1,48 @@
+"""Roles and what each may do: the single table every permission check reads."""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    MANAGER = "manager", _("Store manager")
+    SALES = "sales", _("Salesperson")
+    SERVICE = "service", _("Customer service")
+    MARKETING = "marketing", _("Marketing")
+    ANALYST = "analyst", _("Analyst")
+
+
+class Scope(models.TextChoices):
+    ALL = "all", _("All customers")
+    TEAM = "team", _("Team's customers and the pool")
+    OWN = "own", _("Own customers and the pool")
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    scope: Scope
+    sees_contact_details: bool
+    can_edit_customers: bool
+    can_log_interactions: bool
+    can_claim: bool
+    can_transfer: bool
+    can_import: bool
+    can_export: bool
+    can_manage_settings: bool
+
+
+ROLE_POLICIES: dict[str, RolePolicy] = {
+    Role.ADMIN: RolePolicy(Scope.ALL, True, True, True, False, True, True, True, True),
+    Role.MANAGER: RolePolicy(Scope.TEAM, True, True, True, True, True, True, True, False),
+    Role.SALES: RolePolicy(Scope.OWN, True, True, True, True, False, True, True, False),
+    Role.SERVICE: RolePolicy(Scope.ALL, True, False, True, False, False, False, False, False),
+    Role.MARKETING: RolePolicy(Scope.ALL, False, False, False, False, False, False, True, False),
+    Role.ANALYST: RolePolicy(Scope.ALL, False, False, False, False, False, False, True, False),
+}
+
+
+def policy_for(role: str) -> RolePolicy:
+    return ROLE_POLICIES[role]

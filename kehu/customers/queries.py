@@ -1,0 +1,175 @@
+"""Reads of the customer archive, with the one permission layer every door goes through.
+
+Pages, the API, imports and exports all start from `visible_customers(user)`; a customer
+outside it answers 404. Contact details are masked by `mask_contacts` for roles that may not
+see them.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from kehu.accounts.models import User
+from kehu.accounts.roles import Role, Scope
+from kehu.customers.models import Customer, Tag
+
+SORTABLE_FIELDS = {
+    "name": "name",
+    "-name": "-name",
+    "created": "created_at",
+    "-created": "-created_at",
+    "followed_up": "last_followed_up_at",
+    "-followed_up": "-last_followed_up_at",
+    "city": "city",
+    "-city": "-city",
+}
+
+
+def visible_customers(user: User) -> QuerySet[Customer]:
+    """Every customer the user may see: all; the team's and the pool; or their own and the pool."""
+    customers = Customer.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return customers.none()
+    scope = user.policy.scope
+    if scope == Scope.ALL:
+        return customers
+    if scope == Scope.TEAM:
+        if user.team_id is None:
+            return customers.filter(Q(owner__isnull=True) | Q(owner=user))
+        return customers.filter(Q(owner__isnull=True) | Q(owner__team_id=user.team_id))
+    return customers.filter(Q(owner__isnull=True) | Q(owner=user))
+
+
+def get_visible_customer(user: User, customer_id: int) -> Customer:
+    try:
+        return visible_customers(user).select_related("owner", "home_store").get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise Http404("No customer matches the given query.") from None
+
+
+def pool_customers(user: User) -> QuerySet[Customer]:
+    return visible_customers(user).filter(owner__isnull=True)
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    search: str = ""
+    city: str = ""
+    owner_id: int | None = None
+    in_pool: bool | None = None
+    source_channel: str = ""
+    status: str = ""
+    tag_id: int | None = None
+    home_store_id: int | None = None
+    sort: str = "-created"
+
+
+def filter_customers(customers: QuerySet[Customer], filters: CustomerFilters) -> QuerySet[Customer]:
+    if filters.search:
+        term = filters.search.strip()
+        customers = customers.filter(
+            Q(name__icontains=term) | Q(mobile__contains=term) | Q(member_number=term)
+        )
+    if filters.city:
+        customers = customers.filter(city=filters.city)
+    if filters.owner_id is not None:
+        customers = customers.filter(owner_id=filters.owner_id)
+    if filters.in_pool is not None:
+        customers = customers.filter(owner__isnull=filters.in_pool)
+    if filters.source_channel:
+        customers = customers.filter(source_channel=filters.source_channel)
+    if filters.status:
+        customers = customers.filter(status=filters.status)
+    if filters.tag_id is not None:
+        customers = customers.filter(tags__id=filters.tag_id)
+    if filters.home_store_id is not None:
+        customers = customers.filter(home_store_id=filters.home_store_id)
+    order = SORTABLE_FIELDS.get(filters.sort, "-created_at")
+    return customers.order_by(order, "-id")
+
+
+def search_customers(user: User, filters: CustomerFilters) -> QuerySet[Customer]:
+    """The customer list: visible, filtered, sorted, with owner and store joined in."""
+    customers = filter_customers(visible_customers(user), filters)
+    return customers.select_related("owner", "home_store").prefetch_related("tags")
+
+
+def may_see_contact(user: User, customer: Customer) -> bool:
+    policy = user.policy
+    if not policy.sees_contact_details:
+        return False
+    if policy.scope == Scope.OWN:
+        return customer.owner_id == user.pk
+    return True
+
+
+def may_edit(user: User, customer: Customer) -> bool:
+    policy = user.policy
+    if not policy.can_edit_customers:
+        return False
+    if policy.scope == Scope.OWN:
+        return customer.owner_id == user.pk
+    return True
+
+
+def may_log_interaction(user: User, customer: Customer) -> bool:
+    policy = user.policy
+    if not policy.can_log_interactions:
+        return False
+    if user.role == Role.SALES:
+        return customer.owner_id == user.pk
+    return True
+
+
+def mask_mobile(mobile: str) -> str:
+    if len(mobile) < 7:
+        return "*" * len(mobile)
+    return f"{mobile[:3]}****{mobile[-4:]}"
+
+
+def mask_email(email: str) -> str:
+    local, _at, domain = email.partition("@")
+    if not domain:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_identifier(value: str) -> str:
+    return f"{value[:2]}***" if value else ""
+
+
+def mask_contacts(user: User, customers: Iterable[Customer]) -> None:
+    """Set display_mobile/display_email/display_wechat_id/display_wecom_id on each customer."""
+    for customer in customers:
+        visible = may_see_contact(user, customer)
+        customer.display_mobile = customer.mobile if visible else mask_mobile(customer.mobile)  # type: ignore[attr-defined]
+        customer.display_email = (
+            customer.email if visible else mask_email(customer.email) if customer.email else ""
+        )  # type: ignore[attr-defined]
+        customer.display_wechat_id = (
+            customer.wechat_id if visible else mask_identifier(customer.wechat_id)
+        )  # type: ignore[attr-defined]
+        customer.display_wecom_id = (
+            customer.wecom_id if visible else mask_identifier(customer.wecom_id)
+        )  # type: ignore[attr-defined]
+        customer.contact_is_masked = not visible  # type: ignore[attr-defined]
+
+
+def tags_with_counts(user: User) -> QuerySet[Tag]:
+    visible_ids = visible_customers(user).values("pk")
+    return Tag.objects.select_related("group").annotate(
+        customer_count=Count("customers", filter=Q(customers__in=visible_ids))
+    )
+
+
+def owned_count(user: User) -> int:
+    return Customer.objects.filter(owner=user).count()
+
+
+def staff_assignable_by(user: User) -> QuerySet[User]:
+    staff = User.objects.filter(is_active=True, role__in=[Role.SALES, Role.MANAGER])
+    if user.policy.scope == Scope.TEAM:
+        staff = staff.filter(team_id=user.team_id)
+    return staff.order_by("username")

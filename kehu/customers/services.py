@@ -1,0 +1,214 @@
+"""Writes to the customer archive: create, update, tag, duplicate check and merge."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.accounts.models import User
+from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, OwnershipChange, Tag
+from kehu.customers.queries import get_visible_customer, may_edit
+from kehu.customers.validation import clean_customer_fields
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    customer_id: int
+    name: str
+    reason: str
+
+
+class DuplicateCustomer(RuleViolation):
+    """A customer with the same mobile, email or name and birthday already exists."""
+
+
+def find_duplicates(
+    *,
+    mobile: str = "",
+    email: str = "",
+    name: str = "",
+    birthday: date | None = None,
+    exclude_id: int | None = None,
+) -> list[DuplicateMatch]:
+    """Customers sharing a mobile, an email, or a name together with a birthday (客户查重)."""
+    conditions = Q(pk__in=[])
+    if mobile:
+        conditions |= Q(mobile=mobile)
+    if email:
+        conditions |= Q(email=email)
+    if name and birthday:
+        conditions |= Q(name=name, birthday=birthday)
+    candidates = Customer.objects.filter(conditions).exclude(pk=exclude_id)
+    return [
+        DuplicateMatch(customer.pk, customer.name, duplicate_reason(customer, mobile, email))
+        for customer in candidates.only("pk", "name", "mobile", "email")[:10]
+    ]
+
+
+def duplicate_reason(customer: Customer, mobile: str, email: str) -> str:
+    if mobile and customer.mobile == mobile:
+        return _("same mobile")
+    if email and customer.email == email:
+        return _("same email")
+    return _("same name and birthday")
+
+
+def raise_if_duplicate(fields: Mapping[str, Any], exclude_id: int | None = None) -> None:
+    matches = find_duplicates(
+        mobile=fields.get("mobile", ""),
+        email=fields.get("email", ""),
+        name=fields.get("name", ""),
+        birthday=fields.get("birthday"),
+        exclude_id=exclude_id,
+    )
+    if matches:
+        first = matches[0]
+        raise DuplicateCustomer(
+            _("Possible duplicate of customer #%(id)s %(name)s (%(reason)s).")
+            % {"id": first.customer_id, "name": first.name, "reason": first.reason},
+            code="duplicate_customer",
+            details={"matches": [asdict(match) for match in matches]},
+        )
+
+
+def raise_if_member_number_taken(member_number: str | None, exclude_id: int | None) -> None:
+    if member_number and (
+        Customer.objects.filter(member_number=member_number).exclude(pk=exclude_id).exists()
+    ):
+        raise RuleViolation(
+            _("Member number %(number)s is already in use.") % {"number": member_number},
+            code="member_number_taken",
+            details={"field": "member_number"},
+        )
+
+
+def create_customer(
+    actor: User,
+    raw_fields: Mapping[str, Any],
+    *,
+    tag_names: Iterable[str] = (),
+    allow_duplicate: bool = False,
+) -> Customer:
+    """Create a customer owned by the actor if they are a salesperson, else placed in the pool."""
+    if not actor.policy.can_edit_customers:
+        raise NotAllowed(_("Your role may not create customers."), code="not_allowed")
+    fields = clean_customer_fields(raw_fields, partial=False)
+    raise_if_member_number_taken(fields.get("member_number"), None)
+    if not allow_duplicate:
+        raise_if_duplicate(fields)
+    with transaction.atomic():
+        customer = Customer(**fields)
+        if actor.policy.can_claim:
+            customer.owner = actor
+            customer.owned_since = timezone.now()
+        customer.save()
+        set_tags(customer, tag_names)
+        if customer.owner_id:
+            OwnershipChange.objects.create(
+                customer=customer, action=OwnershipAction.ASSIGN, new_owner=actor, actor=actor
+            )
+    return customer
+
+
+def update_customer(actor: User, customer_id: int, raw_fields: Mapping[str, Any]) -> Customer:
+    customer = get_visible_customer(actor, customer_id)
+    if not may_edit(actor, customer):
+        raise NotAllowed(_("You may not edit this customer."), code="not_allowed")
+    fields = clean_customer_fields(raw_fields, partial=True)
+    raise_if_member_number_taken(fields.get("member_number"), customer.pk)
+    identity_changes = {
+        key: value
+        for key, value in fields.items()
+        if key in {"mobile", "email"} and value and value != getattr(customer, key)
+    }
+    if identity_changes:
+        raise_if_duplicate(identity_changes, exclude_id=customer.pk)
+    for key, value in fields.items():
+        setattr(customer, key, value)
+    customer.save()
+    return customer
+
+
+def set_tags(customer: Customer, tag_names: Iterable[str]) -> None:
+    """Replace the customer's tags, creating tags that do not exist yet."""
+    names = sorted({name.strip()[:50] for name in tag_names if name and name.strip()})
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
+    missing = [Tag(name=name) for name in names if name not in existing]
+    Tag.objects.bulk_create(missing, ignore_conflicts=True)
+    customer.tags.set(Tag.objects.filter(name__in=names))
+
+
+def tag_customer(actor: User, customer_id: int, tag_names: Iterable[str]) -> Customer:
+    customer = get_visible_customer(actor, customer_id)
+    if not may_edit(actor, customer):
+        raise NotAllowed(_("You may not edit this customer."), code="not_allowed")
+    set_tags(customer, tag_names)
+    return customer
+
+
+FILLABLE_ON_MERGE = (
+    "gender", "birthday", "mobile", "email", "wechat_id", "wecom_id", "province", "city",
+    "district", "address", "occupation", "income_band", "home_store_id", "member_number",
+)  # fmt: skip
+
+
+def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
+    """Fold one customer into another: orders, interactions, tags and history move over."""
+    if kept_id == merged_id:
+        raise RuleViolation(_("A customer cannot be merged into itself."), code="merge_self")
+    kept = get_visible_customer(actor, kept_id)
+    merged = get_visible_customer(actor, merged_id)
+    if not (may_edit(actor, kept) and may_edit(actor, merged)):
+        raise NotAllowed(_("You may not edit both customers."), code="not_allowed")
+    with transaction.atomic():
+        snapshot = snapshot_of(merged)
+        moved = move_related_records(merged, kept)
+        fill_blank_fields(kept, merged)
+        kept.tags.add(*merged.tags.all())
+        merged.delete()
+        kept.save()
+        return CustomerMerge.objects.create(
+            kept=kept,
+            merged_customer_id=merged_id,
+            merged_snapshot=snapshot,
+            moved_counts=moved,
+            merged_by=actor,
+        )
+
+
+def move_related_records(source: Customer, target: Customer) -> dict[str, int]:
+    return {
+        "orders": source.orders.update(customer=target),
+        "interactions": source.interactions.update(customer=target),
+        "ownership_changes": source.ownership_changes.update(customer=target),
+        "tags": source.tags.count(),
+    }
+
+
+def fill_blank_fields(kept: Customer, merged: Customer) -> None:
+    for field in FILLABLE_ON_MERGE:
+        if not getattr(kept, field) and getattr(merged, field):
+            value = getattr(merged, field)
+            if field == "member_number":
+                merged.member_number = None
+                merged.save(update_fields=["member_number"])
+            setattr(kept, field, value)
+    if not kept.notes:
+        kept.notes = merged.notes
+    kept.interests = sorted(set(kept.interests) | set(merged.interests))
+    kept.custom_attributes = {**merged.custom_attributes, **kept.custom_attributes}
+
+
+def snapshot_of(customer: Customer) -> dict[str, Any]:
+    snapshot: dict[str, Any] = {}
+    for field in customer._meta.concrete_fields:
+        value = getattr(customer, field.attname)
+        snapshot[field.attname] = value.isoformat() if hasattr(value, "isoformat") else value
+    snapshot["tags"] = list(customer.tags.values_list("name", flat=True))
+    return snapshot
