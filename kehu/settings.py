@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "kehu.customers",
     "kehu.commerce",
     "kehu.engagement",
+    "kehu.imports",
     "kehu.web",
 ]
 

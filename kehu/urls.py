@@ -4,4 +4,10 @@ from django.urls import include, path
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("kehu.accounts.urls")),
+    path("customers/", include("kehu.customers.urls")),
+    path("orders/", include("kehu.commerce.urls")),
+    path("interactions/", include("kehu.engagement.urls")),
+    path("data/", include("kehu.imports.urls")),
+    path("", include("kehu.web.urls")),
 ]

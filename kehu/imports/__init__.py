@@ -1,0 +1,1 @@
+"""Import and export of tabular files (CSV, XLSX): mapping, dry run, error reports, streaming."""
