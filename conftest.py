@@ -3,6 +3,7 @@
 pytest_plugins = [
     "tests.fixtures.people",
     "tests.fixtures.records",
+    "tests.fixtures.browser",
 ]
 
 
