@@ -5,7 +5,7 @@ outside it answers 404. Contact details are masked by `mask_contacts` for roles 
 see them.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
@@ -64,6 +64,31 @@ class CustomerFilters:
     tag_id: int | None = None
     home_store_id: int | None = None
     sort: str = "-created"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> "CustomerFilters":
+        """Read filters from query parameters, ignoring values of the wrong type."""
+        pool = params.get("pool", "")
+        return cls(
+            search=params.get("q", "").strip()[:100],
+            city=params.get("city", "").strip()[:30],
+            owner_id=optional_int(params.get("owner")),
+            in_pool={"1": True, "0": False}.get(pool),
+            source_channel=params.get("source", "").strip()[:20],
+            status=params.get("status", "").strip()[:10],
+            tag_id=optional_int(params.get("tag")),
+            home_store_id=optional_int(params.get("store")),
+            sort=params.get("sort", "-created")
+            if params.get("sort") in SORTABLE_FIELDS
+            else "-created",
+        )
+
+
+def optional_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def filter_customers(customers: QuerySet[Customer], filters: CustomerFilters) -> QuerySet[Customer]:
