@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
+    "kehu.core",
     "kehu.accounts",
     "kehu.customers",
     "kehu.commerce",

@@ -150,6 +150,13 @@ class Customer(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # Set by queries.mask_contacts for the user looking: the contact details they may see.
+    display_mobile: str
+    display_email: str
+    display_wechat_id: str
+    display_wecom_id: str
+    contact_is_masked: bool
+
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")

@@ -169,17 +169,17 @@ def mask_contacts(user: User, customers: Iterable[Customer]) -> None:
     """Set display_mobile/display_email/display_wechat_id/display_wecom_id on each customer."""
     for customer in customers:
         visible = may_see_contact(user, customer)
-        customer.display_mobile = customer.mobile if visible else mask_mobile(customer.mobile)  # type: ignore[attr-defined]
+        customer.display_mobile = customer.mobile if visible else mask_mobile(customer.mobile)
         customer.display_email = (
             customer.email if visible else mask_email(customer.email) if customer.email else ""
-        )  # type: ignore[attr-defined]
+        )
         customer.display_wechat_id = (
             customer.wechat_id if visible else mask_identifier(customer.wechat_id)
-        )  # type: ignore[attr-defined]
+        )
         customer.display_wecom_id = (
             customer.wecom_id if visible else mask_identifier(customer.wecom_id)
-        )  # type: ignore[attr-defined]
-        customer.contact_is_masked = not visible  # type: ignore[attr-defined]
+        )
+        customer.contact_is_masked = not visible
 
 
 def tags_with_counts(user: User) -> QuerySet[Tag]:
@@ -196,5 +196,5 @@ def owned_count(user: User) -> int:
 def staff_assignable_by(user: User) -> QuerySet[User]:
     staff = User.objects.filter(is_active=True, role__in=[Role.SALES, Role.MANAGER])
     if user.policy.scope == Scope.TEAM:
-        staff = staff.filter(team_id=user.team_id)
+        staff = staff.filter(team=user.team)
     return staff.order_by("username")

@@ -44,7 +44,9 @@ def find_duplicates(
         conditions |= Q(email=email)
     if name and birthday:
         conditions |= Q(name=name, birthday=birthday)
-    candidates = Customer.objects.filter(conditions).exclude(pk=exclude_id)
+    candidates = Customer.objects.filter(conditions)
+    if exclude_id is not None:
+        candidates = candidates.exclude(pk=exclude_id)
     return [
         DuplicateMatch(customer.pk, customer.name, duplicate_reason(customer, mobile, email))
         for customer in candidates.only("pk", "name", "mobile", "email")[:10]
@@ -79,7 +81,7 @@ def raise_if_duplicate(fields: Mapping[str, Any], exclude_id: int | None = None)
 
 def raise_if_member_number_taken(member_number: str | None, exclude_id: int | None) -> None:
     if member_number and (
-        Customer.objects.filter(member_number=member_number).exclude(pk=exclude_id).exists()
+        Customer.objects.filter(member_number=member_number).exclude(pk=exclude_id or 0).exists()
     ):
         raise RuleViolation(
             _("Member number %(number)s is already in use.") % {"number": member_number},

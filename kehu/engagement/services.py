@@ -1,6 +1,7 @@
 """Writes to the interaction timeline."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -43,9 +44,9 @@ def log_interaction(
 
 def clean_interaction_fields(
     channel: str, direction: str, summary: str, occurred_at: datetime | None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
-    cleaned: dict[str, object] = {}
+    cleaned: dict[str, Any] = {}
     for field, value, choices in (
         ("channel", channel, InteractionChannel),
         ("direction", direction, Direction),

@@ -1,0 +1,49 @@
+"""The periodic jobs and when each is due; `kehu scheduler` enqueues them."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.tasks import Task
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    interval: timedelta
+    task_path: str
+
+    def load(self) -> Task:
+        from django.utils.module_loading import import_string
+
+        return import_string(self.task_path)
+
+
+PERIODIC_JOBS = (
+    PeriodicJob(
+        "return_neglected_customers",
+        timedelta(hours=1),
+        "kehu.customers.tasks.return_neglected_customers_task",
+    ),
+)
+
+
+def due_jobs(last_runs: dict[str, datetime], now: datetime) -> list[PeriodicJob]:
+    return [
+        job
+        for job in PERIODIC_JOBS
+        if job.name not in last_runs or now - last_runs[job.name] >= job.interval
+    ]
+
+
+def enqueue_due_jobs(
+    last_runs: dict[str, datetime], now: datetime, enqueue: Callable[[Task], object] | None = None
+) -> list[str]:
+    """Enqueue every job that is due and record when; returns the names enqueued."""
+    names = []
+    for job in due_jobs(last_runs, now):
+        task = job.load()
+        (enqueue or (lambda t: t.enqueue()))(task)
+        last_runs[job.name] = now
+        names.append(job.name)
+    return names
