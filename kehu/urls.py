@@ -1,9 +1,11 @@
 """Top-level URL routes: pages, the REST API and the language switch."""
 
+from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
     path("", include("kehu.accounts.urls")),
     path("customers/", include("kehu.customers.urls")),
     path("orders/", include("kehu.commerce.urls")),

@@ -46,6 +46,21 @@ class User(AbstractUser):
     def policy(self) -> RolePolicy:
         return policy_for(self.role)
 
+    @property
+    def is_administrator(self) -> bool:
+        return self.is_active and (self.role == Role.ADMIN or self.is_superuser)
+
+    def save(self, *args, **kwargs) -> None:
+        # Administrators run the back office (/admin/); nobody else gets in there.
+        self.is_staff = self.role == Role.ADMIN or self.is_superuser
+        super().save(*args, **kwargs)
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return self.is_administrator or super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_administrator or super().has_module_perms(app_label)
+
 
 class ApiToken(models.Model):
     """A bearer token; only its SHA-256 digest is stored."""
