@@ -39,6 +39,7 @@ lint: $(BIN)/kehu ## ruff, mypy, import-linter, Django checks, migrations and Op
 	$(BIN)/lint-imports
 	$(KEHU) check --fail-level WARNING
 	$(KEHU) makemigrations --check --dry-run
+	$(KEHU) api_schema --check docs/openapi.json
 
 .PHONY: test
 test: lint test-sqlite test-postgres ## Lint, then the whole suite on SQLite and on a real PostgreSQL

@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from kehu.api import api_urls
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
@@ -11,5 +13,6 @@ urlpatterns = [
     path("orders/", include("kehu.commerce.urls")),
     path("interactions/", include("kehu.engagement.urls")),
     path("data/", include("kehu.imports.urls")),
+    path("api/", api_urls),
     path("", include("kehu.web.urls")),
 ]

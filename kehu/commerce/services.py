@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +22,7 @@ from kehu.commerce.models import (
     Store,
 )
 from kehu.core.errors import NotAllowed, RuleViolation
-from kehu.customers.queries import get_visible_customer, may_edit
+from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
 
 CENT = Decimal("0.01")
 
@@ -166,7 +167,10 @@ def refund_order(
 ) -> Refund:
     """Refund part or all of an order; the order's status follows the refunded total."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = get_object_or_404(
+            Order.objects.select_for_update().filter(customer__in=visible_customers(actor)),
+            pk=order_id,
+        )
         customer = get_visible_customer(actor, order.customer_id)
         if not may_edit(actor, customer):
             raise NotAllowed(_("You may not refund this order."), code="not_allowed")

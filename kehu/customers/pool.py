@@ -60,14 +60,14 @@ def claim_customer(actor: User, customer_id: int) -> Customer:
 def release_customer(actor: User, customer_id: int, reason: str) -> Customer:
     """Put an owned customer back into the pool, with the reason why."""
     reason = (reason or "").strip()
-    if not reason:
-        raise RuleViolation(
-            _("Say why the customer goes back to the pool."),
-            code="reason_required",
-            details={"field": "reason"},
-        )
     with transaction.atomic():
         customer = get_visible_customer(actor, customer_id)
+        if not reason:
+            raise RuleViolation(
+                _("Say why the customer goes back to the pool."),
+                code="reason_required",
+                details={"field": "reason"},
+            )
         if customer.owner_id is None:
             raise RuleViolation(_("This customer is already in the pool."), code="already_in_pool")
         if customer.owner_id != actor.pk and not actor.policy.can_transfer:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, OwnershipChange, Tag
-from kehu.customers.queries import get_visible_customer, may_edit
+from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
 from kehu.customers.validation import clean_customer_fields
 
 
@@ -61,7 +61,10 @@ def duplicate_reason(customer: Customer, mobile: str, email: str) -> str:
     return _("same name and birthday")
 
 
-def raise_if_duplicate(fields: Mapping[str, Any], exclude_id: int | None = None) -> None:
+def raise_if_duplicate(
+    actor: User, fields: Mapping[str, Any], exclude_id: int | None = None
+) -> None:
+    """Refuse the change if it duplicates a customer; only matches the actor may see are named."""
     matches = find_duplicates(
         mobile=fields.get("mobile", ""),
         email=fields.get("email", ""),
@@ -69,14 +72,27 @@ def raise_if_duplicate(fields: Mapping[str, Any], exclude_id: int | None = None)
         birthday=fields.get("birthday"),
         exclude_id=exclude_id,
     )
-    if matches:
-        first = matches[0]
-        raise DuplicateCustomer(
-            _("Possible duplicate of customer #%(id)s %(name)s (%(reason)s).")
-            % {"id": first.customer_id, "name": first.name, "reason": first.reason},
-            code="duplicate_customer",
-            details={"matches": [asdict(match) for match in matches]},
-        )
+    if not matches:
+        return
+    visible_ids = set(
+        visible_customers(actor)
+        .filter(pk__in=[match.customer_id for match in matches])
+        .values_list("pk", flat=True)
+    )
+    shown = [asdict(match) for match in matches if match.customer_id in visible_ids]
+    if shown:
+        message = _("Possible duplicate of customer #%(id)s %(name)s (%(reason)s).") % {
+            "id": shown[0]["customer_id"],
+            "name": shown[0]["name"],
+            "reason": shown[0]["reason"],
+        }
+    else:
+        message = _("A customer with the same mobile, email or name and birthday already exists.")
+    raise DuplicateCustomer(
+        message,
+        code="duplicate_customer",
+        details={"matches": shown, "hidden_matches": len(matches) - len(shown)},
+    )
 
 
 def raise_if_member_number_taken(member_number: str | None, exclude_id: int | None) -> None:
@@ -103,7 +119,7 @@ def create_customer(
     fields = clean_customer_fields(raw_fields, partial=False)
     raise_if_member_number_taken(fields.get("member_number"), None)
     if not allow_duplicate:
-        raise_if_duplicate(fields)
+        raise_if_duplicate(actor, fields)
     with transaction.atomic():
         customer = Customer(**fields)
         if actor.policy.can_claim:
@@ -130,7 +146,7 @@ def update_customer(actor: User, customer_id: int, raw_fields: Mapping[str, Any]
         if key in {"mobile", "email"} and value and value != getattr(customer, key)
     }
     if identity_changes:
-        raise_if_duplicate(identity_changes, exclude_id=customer.pk)
+        raise_if_duplicate(actor, identity_changes, exclude_id=customer.pk)
     for key, value in fields.items():
         setattr(customer, key, value)
     customer.save()

@@ -105,3 +105,11 @@ def test_merge_moves_interactions_and_tags_and_records_it(sales, own_customer):
 def test_merge_into_itself_is_refused(sales, own_customer):
     with pytest.raises(RuleViolation):
         merge_customers(sales, own_customer.pk, own_customer.pk)
+
+
+def test_duplicate_of_an_invisible_customer_is_not_named(sales, colleague_customer):
+    with pytest.raises(DuplicateCustomer) as caught:
+        create_customer(sales, {"name": "新名字", "mobile": colleague_customer.mobile})
+    assert colleague_customer.name not in caught.value.message
+    assert caught.value.details == {"matches": [], "hidden_matches": 1}
+    assert Customer.objects.count() == 1

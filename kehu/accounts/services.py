@@ -1,0 +1,47 @@
+"""Writes for accounts: API tokens (created, revoked, checked on every API request)."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from kehu.accounts.models import ApiToken, User
+
+# Recording every request's time would write to the database on each API call; a minute's
+# precision is plenty to tell a token in use from a forgotten one.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token for the user; the raw token is returned once and never stored."""
+    raw_token = ApiToken.new_raw_token()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name.strip()[:100],
+        digest=ApiToken.digest_of(raw_token),
+        prefix=raw_token[:8],
+    )
+    return token, raw_token
+
+
+def revoke_api_token(token_id: int, *, user: User | None = None) -> bool:
+    """Delete a token (only among the user's own when a user is given); False if none matched."""
+    tokens = ApiToken.objects.filter(pk=token_id)
+    if user is not None:
+        tokens = tokens.filter(user=user)
+    deleted, _per_model = tokens.delete()
+    return deleted > 0
+
+
+def authenticate_token(raw_token: str) -> User | None:
+    """The active user a raw bearer token belongs to, or None; notes when it was last used."""
+    if not raw_token:
+        return None
+    token = (
+        ApiToken.objects.select_related("user").filter(digest=ApiToken.digest_of(raw_token)).first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
