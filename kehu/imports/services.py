@@ -1,0 +1,369 @@
+"""Import jobs: upload a file, map its columns, preview (a dry run), run; and the error report.
+
+Every pass streams the file in chunks through the row handler of the kind being imported
+(`kehu.customers.importing`, `kehu.commerce.importing`). `run_import` always validates the
+whole file first; in all-or-nothing mode it writes nothing unless every row is valid.
+"""
+
+import contextlib
+import csv
+import shutil
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.accounts.models import User
+from kehu.accounts.roles import Role
+from kehu.commerce.importing import ORDER_FIELDS, OrderRowHandler
+from kehu.commerce.models import SalesChannel
+from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.customers.importing import CUSTOMER_FIELDS, CustomerRowHandler
+from kehu.imports.models import ImportJob, ImportKind, ImportMode, ImportStatus
+from kehu.imports.rows import ImportField, Result, RowError, RowHandler, RowOutcome, SourceRow
+from kehu.imports.tabular import EXTRA_CELLS, Table, TabularError, open_table
+
+FIELDS: dict[str, tuple[ImportField, ...]] = {
+    ImportKind.CUSTOMERS: CUSTOMER_FIELDS,
+    ImportKind.ORDERS: ORDER_FIELDS,
+}
+HANDLERS: dict[str, Any] = {
+    ImportKind.CUSTOMERS: CustomerRowHandler,
+    ImportKind.ORDERS: OrderRowHandler,
+}
+ERROR_SAMPLE_SIZE = 100
+SAMPLE_ROWS = 5
+COPY_CHUNK = 1024 * 1024
+
+
+@dataclass
+class ImportPreview:
+    job: ImportJob
+    total: int
+    counts: dict[str, int]
+    errors: list[dict[str, Any]]
+    sample_rows: list[dict[str, Any]]
+
+
+@dataclass
+class PassReport:
+    """What one pass over the file found: counts per result, the first errors, all in a file."""
+
+    report_path: Path
+    counts: Counter = field(default_factory=Counter)
+    errors: list[RowError] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    _writer: Any = None
+    _handle: IO[str] | None = None
+
+    def record(self, outcomes: Iterable[RowOutcome]) -> None:
+        for outcome in outcomes:
+            self.counts[outcome.result] += 1
+            for error in outcome.errors:
+                if len(self.errors) < ERROR_SAMPLE_SIZE:
+                    self.errors.append(error)
+                self.write_error(error)
+
+    def write_error(self, error: RowError) -> None:
+        if self._writer is None:
+            self._handle = open(self.report_path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow([_("Line"), _("Column"), _("Value"), _("Reason")])
+        self._writer.writerow([error.line, error.column, error.value, error.reason])
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        elif self.report_path.exists():
+            self.report_path.unlink()
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class Rollback(Exception):
+    """Raised inside the write transaction of an all-or-nothing import that found a bad row."""
+
+
+def imports_folder() -> Path:
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def import_fields(kind: str) -> tuple[ImportField, ...]:
+    if kind not in FIELDS:
+        raise RuleViolation(_("Choose customers or orders."), code="invalid_kind")
+    return FIELDS[kind]
+
+
+def start_import(
+    actor: User, kind: str, uploaded_file: Any, file_name: str | None = None
+) -> ImportJob:
+    """Store an uploaded file and read its columns; a broken file is refused with the reason."""
+    if not actor.policy.can_import:
+        raise NotAllowed(_("Your role may not import data."), code="not_allowed")
+    fields = import_fields(kind)
+    original_name = (file_name or getattr(uploaded_file, "name", "") or "upload").strip()
+    original_name = Path(original_name).name[:255]
+    suffix = ".xlsx" if original_name.lower().endswith((".xlsx", ".xlsm")) else ".csv"
+    stored = imports_folder() / f"{uuid.uuid4().hex}{suffix}"
+    copy_upload(uploaded_file, stored)
+    try:
+        table = open_table(stored, original_name, sample_size=SAMPLE_ROWS)
+    except TabularError as error:
+        stored.unlink(missing_ok=True)
+        raise RuleViolation(str(error), code="unreadable_file", details={"field": "file"}) from None
+    return ImportJob.objects.create(
+        created_by=actor,
+        kind=kind,
+        original_name=original_name,
+        stored_path=str(stored),
+        file_format=table.file_format,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        headers=table.headers,
+        mapping=suggest_mapping(fields, table.headers),
+        sample_rows=[{"line": line, **row} for line, row in table.samples],
+    )
+
+
+def copy_upload(uploaded_file: Any, target: Path) -> None:
+    """Copy an uploaded file (Django UploadedFile, open file or path) without reading it whole."""
+    if isinstance(uploaded_file, (str, Path)):
+        shutil.copyfile(uploaded_file, target)
+        return
+    with open(target, "wb") as output:
+        if hasattr(uploaded_file, "chunks"):
+            for chunk in uploaded_file.chunks(COPY_CHUNK):
+                output.write(chunk)
+        else:
+            shutil.copyfileobj(uploaded_file, output, COPY_CHUNK)
+
+
+def suggest_mapping(fields: Iterable[ImportField], headers: list[str]) -> dict[str, str]:
+    """For each field, the file column whose name means it (Chinese or English), if any."""
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for import_field in fields:
+        for header in headers:
+            if header not in used and (
+                import_field.matches(header) or header_is_label(import_field, header)
+            ):
+                mapping[import_field.name] = header
+                used.add(header)
+                break
+    return mapping
+
+
+def header_is_label(import_field: ImportField, header: str) -> bool:
+    return ImportField(import_field.name, "", aliases=(str(import_field.label),)).matches(header)
+
+
+def get_import_job(actor: User, job_id: int) -> ImportJob:
+    """A job its creator (or an administrator) may see; others get 404."""
+    jobs = ImportJob.objects.all()
+    if actor.role != Role.ADMIN:
+        jobs = jobs.filter(created_by=actor)
+    try:
+        return jobs.get(pk=job_id)
+    except (ImportJob.DoesNotExist, ValueError, TypeError):
+        raise Http404("No import matches the given query.") from None
+
+
+def clean_mapping(
+    job: ImportJob, mapping: Mapping[str, str], options: Mapping[str, Any]
+) -> dict[str, str]:
+    """Keep mapped fields with a real column; raise a ValidationError naming missing fields."""
+    fields = {import_field.name: import_field for import_field in import_fields(job.kind)}
+    cleaned = {
+        name: header for name, header in mapping.items() if name in fields and header in job.headers
+    }
+    errors: dict[str, list[str]] = {}
+    for name, import_field in fields.items():
+        if name in mapping and mapping[name] and name not in cleaned:
+            errors[name] = [_("The file has no column “%(column)s”.") % {"column": mapping[name]}]
+        elif (
+            import_field.required
+            and name not in cleaned
+            and not (name == "channel" and options.get("default_channel"))
+        ):
+            errors[name] = [_("Choose the column for “%(field)s”.") % {"field": import_field.label}]
+    channel = options.get("default_channel")
+    if channel and not SalesChannel.objects.filter(code=channel).exists():
+        errors["default_channel"] = [_("Unknown sales channel “%(code)s”.") % {"code": channel}]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def clean_mode(mode: str | None, default: str) -> str:
+    mode = mode or default
+    if mode not in ImportMode.values:
+        raise ValidationError({"mode": [_("Choose all-or-nothing or import the valid rows.")]})
+    return mode
+
+
+def preview_import(
+    actor: User,
+    job_id: int,
+    mapping: Mapping[str, str],
+    mode: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> ImportPreview:
+    """Dry run over the whole file: what would be created, updated, unchanged or fail."""
+    job = editable_job(actor, job_id)
+    options = {key: value for key, value in (options or {}).items() if value}
+    job.mapping = clean_mapping(job, mapping, options)
+    job.options = options
+    job.mode = clean_mode(mode, job.mode)
+    report, _handler = run_pass(actor, job, write=False)
+    job.status = ImportStatus.PREVIEWED
+    store_report(job, report)
+    job.save()
+    return ImportPreview(
+        job=job,
+        total=report.total,
+        counts=counts_of(report),
+        errors=job.error_sample,
+        sample_rows=job.sample_rows,
+    )
+
+
+def editable_job(actor: User, job_id: int) -> ImportJob:
+    if not actor.policy.can_import:
+        raise NotAllowed(_("Your role may not import data."), code="not_allowed")
+    job = get_import_job(actor, job_id)
+    if job.status == ImportStatus.IMPORTED:
+        raise RuleViolation(
+            _("This file has already been imported. Upload it again to import it again."),
+            code="already_imported",
+        )
+    return job
+
+
+def run_import(actor: User, job_id: int, mode: str | None = None) -> ImportJob:
+    """Validate the whole file, then write: every valid row, or nothing if any row is bad."""
+    job = editable_job(actor, job_id)
+    job.mode = clean_mode(mode, job.mode)
+    job.mapping = clean_mapping(job, job.mapping, job.options)
+    validation, validator = run_pass(actor, job, write=False)
+    if validation.counts[Result.FAILED] and job.mode == ImportMode.ALL_OR_NOTHING:
+        return finish_failed(job, validation)
+    try:
+        context = transaction.atomic() if job.mode == ImportMode.ALL_OR_NOTHING else nullcontext()
+        with context:
+            result, _handler = run_pass(actor, job, write=True, previous=validator)
+            if result.counts[Result.FAILED] and job.mode == ImportMode.ALL_OR_NOTHING:
+                raise Rollback
+    except Rollback:
+        return finish_failed(job, result)
+    job.status = ImportStatus.IMPORTED
+    job.message = ""
+    store_report(job, result)
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+def nullcontext() -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+def finish_failed(job: ImportJob, report: PassReport) -> ImportJob:
+    """All-or-nothing found bad rows: nothing was written; report them."""
+    store_report(job, report)
+    job.created_count = job.updated_count = job.unchanged_count = 0
+    job.status = ImportStatus.FAILED
+    job.message = _("Nothing was imported: %(count)d rows have errors.") % {
+        "count": report.counts[Result.FAILED]
+    }
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+def store_report(job: ImportJob, report: PassReport) -> None:
+    job.total_rows = report.total
+    job.created_count = report.counts[Result.CREATED]
+    job.updated_count = report.counts[Result.UPDATED]
+    job.unchanged_count = report.counts[Result.UNCHANGED]
+    job.failed_count = report.counts[Result.FAILED]
+    job.error_sample = [error.as_dict() for error in report.errors]
+    job.sample_rows = report.samples
+    job.error_report_path = str(report.report_path) if report.counts[Result.FAILED] else ""
+
+
+def counts_of(report: PassReport) -> dict[str, int]:
+    return {result.value: report.counts[result] for result in Result}
+
+
+def table_of(job: ImportJob) -> Table:
+    return Table(
+        Path(job.stored_path),
+        job.file_format,
+        list(job.headers),
+        encoding=job.encoding,
+        delimiter=job.delimiter or ",",
+    )
+
+
+def make_handler(actor: User, job: ImportJob, write: bool, previous: Any) -> RowHandler:
+    handler_class = HANDLERS[job.kind]
+    return handler_class(actor, dict(job.options), write=write, previous=previous)  # type: ignore[no-any-return]
+
+
+def run_pass(
+    actor: User, job: ImportJob, *, write: bool, previous: Any = None
+) -> tuple[PassReport, RowHandler]:
+    """Stream the file through the handler in chunks; a broken file fails the job, not a 500."""
+    report = PassReport(imports_folder() / f"job-{job.pk}-errors.csv")
+    handler = make_handler(actor, job, write, previous)
+    columns = {name: header for name, header in job.mapping.items() if header}
+    chunk: list[SourceRow] = []
+    try:
+        for line, cells in table_of(job).rows():
+            row = SourceRow(
+                line, {name: cells.get(header, "") for name, header in columns.items()}, columns
+            )
+            if len(report.samples) < SAMPLE_ROWS:
+                report.samples.append({"line": line, **row.values})
+            if EXTRA_CELLS in cells:
+                report.record([ragged_row(row, cells[EXTRA_CELLS])])
+                continue
+            chunk.append(row)
+            if len(chunk) >= handler.chunk_size:
+                report.record(handler.handle(chunk))
+                chunk = []
+        if chunk:
+            report.record(handler.handle(chunk))
+        report.record(handler.finish())
+    except TabularError as error:
+        report.close()
+        raise RuleViolation(str(error), code="unreadable_file", details={"field": "file"}) from None
+    report.close()
+    return report, handler
+
+
+def ragged_row(row: SourceRow, extra: str) -> RowOutcome:
+    reason = _("This row has more cells than the header has columns.")
+    return RowOutcome.failed(row, [RowError(row.line, "", extra, reason)])
+
+
+def error_report_file(actor: User, job_id: int) -> Path:
+    """The CSV of every failed row (line, column, value, reason) of the job's last pass."""
+    job = get_import_job(actor, job_id)
+    path = Path(job.error_report_path) if job.error_report_path else None
+    if path is None or not path.exists():
+        raise Http404("This import has no error report.")
+    return path

@@ -1,0 +1,201 @@
+"""Pages of the import wizard (upload → map columns → preview → result) and the export downloads."""
+
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from kehu.commerce.exporting import OrderExportFilters, order_export_headers, order_export_rows
+from kehu.commerce.models import SalesChannel
+from kehu.core.errors import DomainError, NotAllowed
+from kehu.customers.exporting import customer_export_headers, customer_export_rows
+from kehu.customers.queries import CustomerFilters
+from kehu.imports.models import ImportKind, ImportMode, ImportStatus
+from kehu.imports.services import (
+    error_report_file,
+    get_import_job,
+    import_fields,
+    preview_import,
+    run_import,
+    start_import,
+)
+from kehu.imports.tabular import stream_csv, write_xlsx
+
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def require_import_rights(request: HttpRequest) -> None:
+    if not request.user.policy.can_import:  # type: ignore[union-attr]
+        raise PermissionDenied(_("Your role may not import data."))
+
+
+@require_http_methods(["GET", "POST"])
+def start(request: HttpRequest) -> HttpResponse:
+    require_import_rights(request)
+    errors: list[str] = []
+    kind = request.POST.get("kind", request.GET.get("kind", ImportKind.CUSTOMERS))
+    if request.method == "POST":
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            errors.append(_("Choose a CSV or XLSX file."))
+        else:
+            try:
+                job = start_import(request.user, kind, uploaded)  # type: ignore[arg-type]
+            except NotAllowed as error:
+                raise PermissionDenied(error.message) from None
+            except DomainError as error:
+                errors.append(error.message)
+            else:
+                return redirect("imports:mapping", job_id=job.pk)
+    context = {"kinds": ImportKind.choices, "kind": kind, "errors": errors}
+    return render(request, "imports/start.html", context, status=400 if errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def mapping(request: HttpRequest, job_id: int) -> HttpResponse:
+    require_import_rights(request)
+    job = get_import_job(request.user, job_id)  # type: ignore[arg-type]
+    if job.status == ImportStatus.IMPORTED:
+        return redirect("imports:result", job_id=job.pk)
+    errors: dict[str, list[str]] = {}
+    general: list[str] = []
+    chosen = dict(job.mapping)
+    default_channel = job.options.get("default_channel", "")
+    if request.method == "POST":
+        fields = import_fields(job.kind)
+        chosen = {field.name: request.POST.get(f"map_{field.name}", "") for field in fields}
+        default_channel = request.POST.get("default_channel", "")
+        try:
+            preview_import(
+                request.user,  # type: ignore[arg-type]
+                job.pk,
+                chosen,
+                request.POST.get("mode") or None,
+                {"default_channel": default_channel},
+            )
+        except ValidationError as error:
+            errors = error.message_dict
+        except DomainError as error:
+            general.append(error.message)
+        else:
+            return redirect("imports:preview", job_id=job.pk)
+    rows = [
+        {
+            "field": field,
+            "selected": chosen.get(field.name, ""),
+            "errors": errors.get(field.name, []),
+        }
+        for field in import_fields(job.kind)
+    ]
+    context = {
+        "job": job,
+        "rows": rows,
+        "general_errors": general + errors.get("default_channel", []),
+        "channels": SalesChannel.objects.order_by("code") if job.kind == ImportKind.ORDERS else [],
+        "default_channel": default_channel,
+        "samples": sample_table(job.headers, job.sample_rows),
+    }
+    status = 400 if errors or general else 200
+    return render(request, "imports/mapping.html", context, status=status)
+
+
+def sample_table(headers: list[str], samples: list[dict[str, Any]]) -> list[list[Any]]:
+    return [
+        [sample.get("line", "")] + [sample.get(header, "") for header in headers]
+        for sample in samples
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+def preview(request: HttpRequest, job_id: int) -> HttpResponse:
+    require_import_rights(request)
+    job = get_import_job(request.user, job_id)  # type: ignore[arg-type]
+    if job.status == ImportStatus.UPLOADED:
+        return redirect("imports:mapping", job_id=job.pk)
+    if job.status == ImportStatus.IMPORTED:
+        return redirect("imports:result", job_id=job.pk)
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            run_import(request.user, job.pk, request.POST.get("mode") or None)  # type: ignore[arg-type]
+        except ValidationError as error:
+            errors = error.messages
+        except DomainError as error:
+            errors = [error.message]
+        else:
+            return redirect("imports:result", job_id=job.pk)
+    fields = {field.name: field for field in import_fields(job.kind)}
+    mapped = [(name, fields[name].label) for name in job.mapping if name in fields]
+    context = {
+        "job": job,
+        "modes": ImportMode.choices,
+        "errors": errors,
+        "mapped": mapped,
+        "samples": [
+            [sample.get("line", "")] + [sample.get(name, "") for name, _label in mapped]
+            for sample in job.sample_rows
+        ],
+    }
+    return render(request, "imports/preview.html", context, status=400 if errors else 200)
+
+
+def result(request: HttpRequest, job_id: int) -> HttpResponse:
+    require_import_rights(request)
+    job = get_import_job(request.user, job_id)  # type: ignore[arg-type]
+    return render(request, "imports/result.html", {"job": job})
+
+
+def error_report(request: HttpRequest, job_id: int) -> FileResponse:
+    path = error_report_file(request.user, job_id)  # type: ignore[arg-type]
+    return FileResponse(
+        open(path, "rb"),
+        as_attachment=True,
+        filename=f"import-{job_id}-errors.csv",
+        content_type=CSV_TYPE,
+    )
+
+
+def require_export_rights(request: HttpRequest) -> None:
+    if not request.user.policy.can_export:  # type: ignore[union-attr]
+        raise PermissionDenied(_("Your role may not export data."))
+
+
+def export_customers(request: HttpRequest) -> StreamingHttpResponse:
+    require_export_rights(request)
+    filters = CustomerFilters.from_params(request.GET)
+    rows = customer_export_rows(request.user, filters)  # type: ignore[arg-type]
+    return export_response(request, "customers", customer_export_headers, rows)
+
+
+def export_orders(request: HttpRequest) -> StreamingHttpResponse:
+    require_export_rights(request)
+    filters = OrderExportFilters.from_params(request.GET)
+    rows = order_export_rows(request.user, filters)  # type: ignore[arg-type]
+    return export_response(request, "orders", order_export_headers, rows)
+
+
+def export_response(
+    request: HttpRequest,
+    name: str,
+    headers: Callable[[], list[str]],
+    rows: Iterator[list[Any]],
+) -> StreamingHttpResponse:
+    """CSV streamed as it is written; XLSX built row by row in a temporary file, then streamed."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if request.GET.get("format") == "xlsx":
+        workbook = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+        write_xlsx(workbook, headers(), rows)
+        workbook.seek(0)
+        return FileResponse(
+            workbook, as_attachment=True, filename=f"{name}-{stamp}.xlsx", content_type=XLSX_TYPE
+        )
+    response = StreamingHttpResponse(stream_csv(headers(), rows), content_type=CSV_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    return response
