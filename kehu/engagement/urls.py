@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+"""The interaction log."""
+
+from django.urls import path
+
+from kehu.engagement import views
 
 app_name = "engagement"
-urlpatterns: list = []
+urlpatterns = [path("customers/<int:pk>/log/", views.log, name="log")]

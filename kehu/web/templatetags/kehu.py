@@ -1,0 +1,34 @@
+"""Small template helpers shared by every page: sort links and display of empty values."""
+
+from django import template
+from django.http import QueryDict
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context: template.Context, field: str, label: str) -> SafeString:
+    """A column header that sorts by `field`, flipping direction when already sorted by it."""
+    request = context["request"]
+    current = request.GET.get("sort", "-created")
+    target = f"-{field}" if current == field else field
+    params: QueryDict = request.GET.copy()
+    params["sort"] = target
+    params.pop("page", None)
+    arrow = "↑" if current == field else "↓" if current == f"-{field}" else ""
+    css_class = "sort active" if arrow else "sort"
+    return format_html(
+        '<a class="{}" href="?{}">{}<span aria-hidden="true">{}</span></a>',
+        css_class,
+        params.urlencode(),
+        label,
+        arrow,
+    )
+
+
+@register.filter
+def dash(value: object) -> object:
+    """Show an em dash for an empty value, so blank cells do not look like missing data."""
+    return value if value not in (None, "", [], {}) else "—"
