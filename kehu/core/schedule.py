@@ -25,6 +25,11 @@ PERIODIC_JOBS = (
         timedelta(hours=1),
         "kehu.customers.tasks.return_neglected_customers_task",
     ),
+    PeriodicJob(
+        "refresh_planner_statistics",
+        timedelta(days=1),
+        "kehu.core.tasks.refresh_planner_statistics_task",
+    ),
 )
 
 
