@@ -1,10 +1,14 @@
-"""Writes for accounts: API tokens (created, revoked, checked on every API request)."""
+"""Writes for accounts: API tokens (created, revoked, checked on every API request) and the
+customer pool's rules."""
 
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from kehu.accounts.models import ApiToken, User
+from kehu.accounts.models import ApiToken, PoolPolicy, User
+from kehu.core.errors import NotAllowed
 
 # Recording every request's time would write to the database on each API call; a minute's
 # precision is plenty to tell a token in use from a forgotten one.
@@ -45,3 +49,24 @@ def authenticate_token(raw_token: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def update_pool_policy(
+    actor: User, *, claim_limit: int, auto_return_days: int, is_auto_return_enabled: bool
+) -> PoolPolicy:
+    """Change the customer pool's rules; administrators only."""
+    if not actor.policy.can_manage_settings:
+        raise NotAllowed(_("Only administrators may change the settings."), code="not_allowed")
+    errors: dict[str, list[str]] = {}
+    if claim_limit < 0:
+        errors["claim_limit"] = [_("The claim limit cannot be negative.")]
+    if auto_return_days < 1:
+        errors["auto_return_days"] = [_("At least one day.")]
+    if errors:
+        raise ValidationError(errors)
+    policy = PoolPolicy.current()
+    policy.claim_limit = claim_limit
+    policy.auto_return_days = auto_return_days
+    policy.is_auto_return_enabled = is_auto_return_enabled
+    policy.save()
+    return policy

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.forms import LoginForm, PoolPolicyForm
 from kehu.accounts.models import PoolPolicy
+from kehu.accounts.services import update_pool_policy
+from kehu.web.outcomes import call_service
 
 login = login_not_required(
     auth_views.LoginView.as_view(
@@ -27,7 +29,10 @@ def pool_settings(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(_("Only administrators may change the settings."))
     form = PoolPolicyForm(request.POST or None, instance=PoolPolicy.current())
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("The customer pool settings were saved."))
-        return redirect("accounts:pool_settings")
+        outcome = call_service(
+            request, update_pool_policy, request.user, **form.cleaned_data, form=form
+        )
+        if outcome.succeeded:
+            messages.success(request, _("The customer pool settings were saved."))
+            return redirect("accounts:pool_settings")
     return render(request, "accounts/pool_settings.html", {"form": form, "section": "settings"})
