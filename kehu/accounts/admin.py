@@ -13,7 +13,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "team", "is_active")
     search_fields = ("username", "display_name", "email")
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         (_("kehu"), {"fields": ("display_name", "role", "team")}),
     )
     add_fieldsets = (

@@ -55,7 +55,7 @@ class User(AbstractUser):
         self.is_staff = self.role == Role.ADMIN or self.is_superuser
         super().save(*args, **kwargs)
 
-    def has_perm(self, perm: str, obj: object = None) -> bool:
+    def has_perm(self, perm: str, obj: models.Model | None = None) -> bool:
         return self.is_administrator or super().has_perm(perm, obj)
 
     def has_module_perms(self, app_label: str) -> bool:

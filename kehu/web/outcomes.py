@@ -34,7 +34,7 @@ def call_service(
     request: HttpRequest,
     service: Callable[..., Any],
     *args: Any,
-    form: forms.Form | None = None,
+    form: forms.BaseForm | None = None,
     field_names: Mapping[str, str] | None = None,
     **kwargs: Any,
 ) -> Outcome:
@@ -55,7 +55,7 @@ def call_service(
 def show_validation_error(
     request: HttpRequest,
     error: ValidationError,
-    form: forms.Form | None,
+    form: forms.BaseForm | None,
     field_names: Mapping[str, str],
 ) -> None:
     if not hasattr(error, "error_dict"):
@@ -66,7 +66,7 @@ def show_validation_error(
 
 
 def show_on_form(
-    request: HttpRequest, form: forms.Form | None, field: str, field_messages: list[str]
+    request: HttpRequest, form: forms.BaseForm | None, field: str, field_messages: list[str]
 ) -> None:
     """Put messages next to the named field, on the form as a whole, or as page messages."""
     if form is None:
