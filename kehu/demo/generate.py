@@ -14,11 +14,13 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from kehu.commerce.models import Order, OrderLine, Refund
+from kehu.core.maintenance import refresh_planner_statistics
 from kehu.customers.models import Customer, OwnershipChange
+from kehu.customers.pool import return_neglected_customers
 from kehu.demo import simulate
 from kehu.demo.business import Business, ensure_business
 from kehu.demo.catalogue import CHANNELS, STORES
@@ -52,6 +54,7 @@ class DemoSummary:
     order_lines: int = 0
     refunds: int = 0
     interactions: int = 0
+    returned_to_pool: int = 0
     seconds: float = 0.0
 
 
@@ -93,15 +96,11 @@ def generate_demo(
         if progress is not None:
             progress(summary)
     reset_sequences([Customer, Order])
+    # The business runs kehu's rules: customers nobody followed up have gone back to the pool.
+    summary.returned_to_pool = return_neglected_customers(now)
     refresh_planner_statistics()
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def refresh_planner_statistics() -> None:
-    """Bulk writes leave the query planner's statistics stale; the pages need fresh ones."""
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
 
 
 def write_chunk(

@@ -15,6 +15,7 @@ from kehu.accounts.models import User
 from kehu.accounts.roles import Role
 from kehu.commerce.models import Order, OrderLine, OrderStatus, Refund
 from kehu.customers.models import Customer, OwnershipAction, OwnershipChange
+from kehu.customers.pool import neglected_customers
 from kehu.customers.validation import normalise_mobile
 from kehu.demo.generate import generate_demo
 from kehu.demo.reset import delete_business_records
@@ -117,7 +118,11 @@ def test_purchase_counts_vary_widely_between_customers(demo):
 
 def test_ownership_and_follow_ups_are_consistent(demo):
     owned = Customer.objects.filter(owner__isnull=False).select_related("owner", "home_store")
-    assert 0.1 * CUSTOMERS <= Customer.objects.filter(owner__isnull=True).count() <= 0.3 * CUSTOMERS
+    in_pool = Customer.objects.filter(owner__isnull=True).count()
+    assert 0.1 * CUSTOMERS <= in_pool <= 0.8 * CUSTOMERS
+    # The pool's rule has run: nobody still owned is past the follow-up deadline.
+    assert neglected_customers(timezone.now().replace(minute=0, second=0, microsecond=0)) == []
+    assert OwnershipChange.objects.filter(action=OwnershipAction.AUTO_RETURN).exists()
     assignments = {
         change.customer_id: change
         for change in OwnershipChange.objects.filter(action=OwnershipAction.ASSIGN)

@@ -52,7 +52,9 @@ class Command(BaseCommand):
                 self.style.SUCCESS(
                     f"Done in {summary.seconds:.1f} s: {summary.customers:,} customers, "
                     f"{summary.orders:,} orders ({summary.order_lines:,} lines, "
-                    f"{summary.refunds:,} refunds), {summary.interactions:,} interactions."
+                    f"{summary.refunds:,} refunds), {summary.interactions:,} interactions; "
+                    f"{summary.returned_to_pool:,} customers without follow-up went back "
+                    "to the pool."
                 )
             )
         self.print_logins()
