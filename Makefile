@@ -58,8 +58,7 @@ bench: $(BIN)/kehu ## Benchmarks: import throughput, list and customer-page resp
 
 .PHONY: messages
 messages: $(BIN)/kehu ## Refresh and compile the zh-hans translations
-	cd kehu && ../$(KEHU) makemessages -l zh_Hans --no-obsolete --no-location
-	cd kehu && ../$(KEHU) compilemessages -l zh_Hans
+	scripts/messages.sh
 
 .PHONY: clean
 clean: ## Remove the virtual environment and local data

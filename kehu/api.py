@@ -36,7 +36,6 @@ from kehu.accounts.services import authenticate_token
 from kehu.commerce.api import router as commerce_router
 from kehu.core.errors import DomainError, NotAllowed
 from kehu.customers.api import router as customers_router
-from kehu.customers.queries import visible_customers
 from kehu.customers.services import DuplicateCustomer
 from kehu.engagement.api import router as engagement_router
 
@@ -213,19 +212,10 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 
 def on_duplicate(request: HttpRequest, exc: DuplicateCustomer) -> HttpResponse:
-    """409 with the matching customers, leaving out those the caller may not see."""
-    matches = list(exc.details.get("matches", []))  # type: ignore[call-overload]
-    visible_ids = set(
-        visible_customers(request.auth)  # type: ignore[attr-defined]
-        .filter(pk__in=[match["customer_id"] for match in matches])
-        .values_list("pk", flat=True)
+    """409 with the matching customers the caller may see (the service leaves out the others)."""
+    return error_response(
+        request, 409, exc.code, exc.message, matches=exc.details.get("matches", [])
     )
-    shown = [match for match in matches if match["customer_id"] in visible_ids]
-    message = exc.message
-    if not matches or matches[0]["customer_id"] not in visible_ids:
-        # The service's message names the first match, which this caller may not see.
-        message = _("A customer with the same mobile, email or name and birthday already exists.")
-    return error_response(request, 409, exc.code, message, matches=shown)
 
 
 @api.exception_handler(Http404)
