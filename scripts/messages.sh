@@ -15,6 +15,8 @@ for app in "${apps[@]}"; do
 done
 (cd kehu && "$kehu" makemessages -l zh_Hans --no-location --no-obsolete -v0 "${ignores[@]}")
 for directory in kehu "${apps[@]/#/kehu/}"; do
+    # compilemessages skips a .po whose .mo looks newer by time stamp; always rebuild.
+    touch "$directory/locale/zh_Hans/LC_MESSAGES/django.po"
     (cd "$directory" && "$kehu" compilemessages -l zh_Hans -v0)
 done
 untranslated=$(for po in kehu/locale/zh_Hans/LC_MESSAGES/django.po kehu/*/locale/zh_Hans/LC_MESSAGES/django.po; do

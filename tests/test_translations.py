@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUES = sorted((ROOT / "kehu").glob("**/locale/zh_Hans/LC_MESSAGES/django.po"))
 ENTRY = re.compile(
-    r'^(?P<flags>#,[^\n]*\n)?(?:msgctxt "(?P<context>[^\n]*)"\n)?'
+    r'^(?P<flags>#,[^\n]*\n)?(?:#\|[^\n]*\n)*(?:msgctxt "(?P<context>[^\n]*)"\n)?'
     r'msgid (?P<msgid>(?:"[^\n]*"\n)+)(?P<plural>msgid_plural (?:"[^\n]*"\n)+)?'
     r"(?P<msgstr>(?:msgstr(?:\[\d\])? (?:\"[^\n]*\"\n)+)+)",
     re.MULTILINE,

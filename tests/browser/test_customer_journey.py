@@ -2,6 +2,7 @@
 
 import pytest
 
+from kehu.customers.pool import claim_customer
 from kehu.engagement.models import Interaction
 from tests.fixtures.browser import log_in
 from tests.fixtures.people import PASSWORD
@@ -64,3 +65,17 @@ def test_claim_from_the_pool_updates_the_row_and_the_quota(page, sales, pool_cus
     assert page.evaluate("window.poolMarker") == "still here"
     pool_customer.refresh_from_db()
     assert pool_customer.owner == sales
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_claiming_a_customer_someone_took_first_says_so(page, sales, other_sales, pool_customer):
+    log_in(page, sales.username, PASSWORD)
+    page.goto("/customers/pool/")
+    claim_customer(other_sales, pool_customer.pk)
+    page.click(f"#pool-customer-{pool_customer.pk} button[type=submit]")
+    alert = page.locator("main .messages [role=alert]")
+    alert.wait_for()
+    assert "重新加载" in alert.inner_text()
+    pool_customer.refresh_from_db()
+    assert pool_customer.owner == other_sales
