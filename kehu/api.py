@@ -133,10 +133,23 @@ class LocalSwagger(DocsBase):
         return HttpResponse(html)
 
 
+# Python 3.13 renamed 422's phrase (RFC 9110); pin it so the schema is the same on every Python.
+STATUS_DESCRIPTIONS = {"422": "Unprocessable Content"}
+
+
 class KehuAPI(NinjaAPI):
     def get_openapi_operation_id(self, operation: Operation) -> str:
         """Short operation ids (`list_customers`) instead of ninja's module-qualified ones."""
         return operation.view_func.__name__
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for path_item in schema["paths"].values():
+            for operation in path_item.values():
+                for status, response in operation.get("responses", {}).items():
+                    if str(status) in STATUS_DESCRIPTIONS:
+                        response["description"] = STATUS_DESCRIPTIONS[str(status)]
+        return schema
 
 
 api = KehuAPI(
