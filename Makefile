@@ -36,6 +36,7 @@ lint: $(BIN)/kehu ## ruff, mypy, import-linter, Django checks, migrations and Op
 	$(BIN)/ruff check kehu tests bench
 	$(BIN)/ruff format --check kehu tests bench
 	$(BIN)/mypy kehu
+	$(BIN)/mypy --strict kehu/analytics
 	$(BIN)/lint-imports
 	$(KEHU) check --fail-level WARNING
 	$(KEHU) makemigrations --check --dry-run

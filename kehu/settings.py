@@ -31,7 +31,18 @@ CSRF_TRUSTED_ORIGINS = [
     if origin.strip()
 ]
 
+# kehu's apps come first: their translations and templates win over Django's own ("退出登录",
+# not django.contrib.admin's "注销").
 INSTALLED_APPS = [
+    "kehu.core",
+    "kehu.accounts",
+    "kehu.customers",
+    "kehu.commerce",
+    "kehu.engagement",
+    "kehu.segments",
+    "kehu.imports",
+    "kehu.demo",
+    "kehu.web",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -41,14 +52,6 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
-    "kehu.core",
-    "kehu.accounts",
-    "kehu.customers",
-    "kehu.commerce",
-    "kehu.engagement",
-    "kehu.imports",
-    "kehu.demo",
-    "kehu.web",
 ]
 
 MIDDLEWARE = [

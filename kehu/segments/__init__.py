@@ -1,0 +1,1 @@
+"""Customer segmentation: behaviour metrics, RFM, ABC, value tiers, lifecycle stages, segments."""
