@@ -18,8 +18,12 @@ $(BIN)/kehu: pyproject.toml uv.lock
 	uv sync --frozen --python "$$(scripts/find-python.sh)"
 	@touch $(BIN)/kehu
 
+node_modules/echarts/dist/echarts.min.js: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: charts will not show (install Node.js and run make install)."; fi
+
 .PHONY: install
-install: $(BIN)/kehu ## Create .venv with kehu and its development tools
+install: $(BIN)/kehu node_modules/echarts/dist/echarts.min.js ## Create .venv with kehu and its development tools, and the chart library
 	$(KEHU) migrate --no-input -v0
 
 .PHONY: demo
@@ -46,7 +50,7 @@ lint: $(BIN)/kehu ## ruff, mypy, import-linter, Django checks, migrations and Op
 test: lint test-sqlite test-postgres ## Lint, then the whole suite on SQLite and on a real PostgreSQL
 
 .PHONY: test-sqlite
-test-sqlite: $(BIN)/kehu ## The suite on SQLite (with the browser tests)
+test-sqlite: $(BIN)/kehu node_modules/echarts/dist/echarts.min.js ## The suite on SQLite (with the browser tests)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: test-postgres

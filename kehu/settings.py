@@ -126,6 +126,9 @@ STATIC_ROOT = VAR_DIR / "static"
 # WhiteNoise serves static files from the apps directly, so no collectstatic step is needed.
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(exist_ok=True)
+# Front-end libraries come from npm at install time (`make install`), never from a CDN.
+ECHARTS_DIR = BASE_DIR / "node_modules" / "echarts" / "dist"
+STATICFILES_DIRS = [("vendor/echarts", ECHARTS_DIR)] if ECHARTS_DIR.is_dir() else []
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
