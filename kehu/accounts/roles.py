@@ -32,15 +32,22 @@ class RolePolicy:
     can_import: bool
     can_export: bool
     can_manage_settings: bool
+    can_manage_segments: bool
 
 
 ROLE_POLICIES: dict[str, RolePolicy] = {
-    Role.ADMIN: RolePolicy(Scope.ALL, True, True, True, False, True, True, True, True),
-    Role.MANAGER: RolePolicy(Scope.TEAM, True, True, True, True, True, True, True, False),
-    Role.SALES: RolePolicy(Scope.OWN, True, True, True, True, False, True, True, False),
-    Role.SERVICE: RolePolicy(Scope.ALL, True, False, True, False, False, False, False, False),
-    Role.MARKETING: RolePolicy(Scope.ALL, False, False, False, False, False, False, True, False),
-    Role.ANALYST: RolePolicy(Scope.ALL, False, False, False, False, False, False, True, False),
+    Role.ADMIN: RolePolicy(Scope.ALL, True, True, True, False, True, True, True, True, True),
+    Role.MANAGER: RolePolicy(Scope.TEAM, True, True, True, True, True, True, True, False, True),
+    Role.SALES: RolePolicy(Scope.OWN, True, True, True, True, False, True, True, False, True),
+    Role.SERVICE: RolePolicy(
+        Scope.ALL, True, False, True, False, False, False, False, False, False
+    ),
+    Role.MARKETING: RolePolicy(
+        Scope.ALL, False, False, False, False, False, False, True, False, True
+    ),
+    Role.ANALYST: RolePolicy(
+        Scope.ALL, False, False, False, False, False, False, True, False, True
+    ),
 }
 
 

@@ -99,6 +99,11 @@ class CustomerMetrics(models.Model):
     )
     tenure_days = models.IntegerField(_("days since first purchase"), null=True, blank=True)
     interactions_90_days = models.IntegerField(_("contacts in the last 90 days"), default=0)
+    discount_share = models.FloatField(
+        _("share of orders with a discount"),
+        default=0,
+        help_text=_("0 to 1: the part of the customer's orders that had a discount."),
+    )
     r_score = models.PositiveSmallIntegerField(_("R score"), null=True, blank=True)
     f_score = models.PositiveSmallIntegerField(_("F score"), null=True, blank=True)
     m_score = models.PositiveSmallIntegerField(_("M score"), null=True, blank=True)
