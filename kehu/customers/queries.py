@@ -121,22 +121,21 @@ def search_customers(user: User, filters: CustomerFilters) -> QuerySet[Customer]
     return customers.select_related("owner", "home_store").prefetch_related("tags")
 
 
-def may_see_contact(user: User, customer: Customer) -> bool:
-    policy = user.policy
-    if not policy.sees_contact_details:
+def allowed_on(user: User, customer: Customer, role_allows: bool) -> bool:
+    """What the role allows, limited to their own customers for salespeople."""
+    if not role_allows:
         return False
-    if policy.scope == Scope.OWN:
+    if user.policy.scope == Scope.OWN:
         return customer.owner_id == user.pk
     return True
+
+
+def may_see_contact(user: User, customer: Customer) -> bool:
+    return allowed_on(user, customer, user.policy.sees_contact_details)
 
 
 def may_edit(user: User, customer: Customer) -> bool:
-    policy = user.policy
-    if not policy.can_edit_customers:
-        return False
-    if policy.scope == Scope.OWN:
-        return customer.owner_id == user.pk
-    return True
+    return allowed_on(user, customer, user.policy.can_edit_customers)
 
 
 def may_log_interaction(user: User, customer: Customer) -> bool:
