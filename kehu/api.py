@@ -38,6 +38,7 @@ from kehu.core.errors import DomainError, NotAllowed
 from kehu.customers.api import router as customers_router
 from kehu.customers.services import DuplicateCustomer
 from kehu.engagement.api import router as engagement_router
+from kehu.segments.api import router as segments_router
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ api.add_router("", accounts_router, tags=["me"])
 api.add_router("", customers_router, tags=["customers"])
 api.add_router("", commerce_router, tags=["orders"])
 api.add_router("", engagement_router, tags=["interactions"])
+api.add_router("", segments_router, tags=["segments"])
 
 
 def error_response(

@@ -278,6 +278,17 @@ DOCUMENTED = {
     ("post", "/api/orders/{order_id}/refunds"): {201, 401, 403, 404, 409, 422},
     ("get", "/api/customers/{customer_id}/interactions"): {200, 401, 404, 422},
     ("post", "/api/customers/{customer_id}/interactions"): {201, 401, 403, 404, 422},
+    ("get", "/api/segments"): {200, 401},
+    ("post", "/api/segments"): {201, 401, 403, 422},
+    ("get", "/api/segments/fields"): {200, 401},
+    ("post", "/api/segments/preview"): {200, 401, 422},
+    ("get", "/api/segments/{segment_id}"): {200, 401, 404},
+    ("patch", "/api/segments/{segment_id}"): {200, 401, 403, 404, 422},
+    ("delete", "/api/segments/{segment_id}"): {204, 401, 403, 404},
+    ("get", "/api/segments/{segment_id}/members"): {200, 401, 404, 422},
+    ("post", "/api/segments/{segment_id}/members"): {200, 401, 403, 404, 409, 422},
+    ("post", "/api/segments/{segment_id}/members/remove"): {200, 401, 403, 404, 409, 422},
+    ("post", "/api/segments/{segment_id}/refresh"): {200, 401, 403, 404, 409},
 }
 
 

@@ -1,0 +1,68 @@
+"""Reads of saved segments, always through the customer permission layer.
+
+Everyone signed in sees the list of segments (a rule is not secret), but the members and every
+count are those of `visible_customers(user)`: a salesperson's "members" are the members they may
+see, so no page, export or API call reveals customers outside their scope.
+"""
+
+from typing import Any
+
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Value
+from django.http import Http404
+
+from kehu.accounts.models import User
+from kehu.accounts.roles import Role, Scope
+from kehu.customers.models import Customer
+from kehu.customers.queries import visible_customers
+from kehu.segments.models import Segment, SegmentMember
+
+
+def visible_segments(user: User) -> QuerySet[Segment]:
+    if not user.is_authenticated or not user.is_active:
+        return Segment.objects.none()
+    return Segment.objects.select_related("created_by")
+
+
+def get_visible_segment(user: User, segment_id: int) -> Segment:
+    try:
+        return visible_segments(user).get(pk=segment_id)
+    except (Segment.DoesNotExist, ValueError, TypeError):
+        raise Http404("No segment matches the given query.") from None
+
+
+def segments_with_counts(user: User) -> QuerySet[Segment]:
+    """Segments with `visible_member_count`: how many of their members the user may see."""
+    segments = visible_segments(user)
+    if not user.is_authenticated or not user.is_active:
+        return segments.annotate(visible_member_count=Value(0, output_field=IntegerField()))
+    if user.policy.scope == Scope.ALL:
+        return segments.annotate(visible_member_count=F("member_count"))
+    visible_ids = visible_customers(user).values("pk")
+    return segments.annotate(
+        visible_member_count=Count("members", filter=Q(members__customer__in=visible_ids))
+    )
+
+
+def member_ids(segment: Segment) -> QuerySet[SegmentMember, Any]:
+    return SegmentMember.objects.filter(segment=segment).values("customer_id")
+
+
+def segment_members(user: User, segment: Segment) -> QuerySet[Customer]:
+    """The members the user may see, biggest spenders first (then by id, so pages are stable)."""
+    return (
+        visible_customers(user)
+        .filter(pk__in=member_ids(segment))
+        .select_related("owner", "home_store")
+        .order_by(F("metrics__monetary").desc(nulls_last=True), "pk")
+    )
+
+
+def segment_member_count(user: User, segment: Segment) -> int:
+    return visible_customers(user).filter(pk__in=member_ids(segment)).count()
+
+
+def may_manage_segment(user: User, segment: Segment) -> bool:
+    """Editing, deleting and changing a list's members: its creator or an administrator."""
+    if not user.is_authenticated or not user.policy.can_manage_segments:
+        return False
+    return user.role == Role.ADMIN or segment.created_by_id == user.pk
