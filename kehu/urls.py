@@ -13,6 +13,7 @@ urlpatterns = [
     path("orders/", include("kehu.commerce.urls")),
     path("interactions/", include("kehu.engagement.urls")),
     path("data/", include("kehu.imports.urls")),
+    path("segments/", include("kehu.segments.urls")),
     path("api/", api_urls),
     path("", include("kehu.web.urls")),
 ]

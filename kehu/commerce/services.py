@@ -23,6 +23,7 @@ from kehu.commerce.models import (
 )
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
+from kehu.segments.tasks import refresh_customer_metrics_task
 
 CENT = Decimal("0.01")
 
@@ -125,6 +126,7 @@ def create_order(actor: User, order_input: OrderInput) -> OrderResult:
     except IntegrityError:
         order = Order.objects.get(channel=channel, external_id=order_input.external_id)
         return OrderResult(order, created=False)
+    transaction.on_commit(lambda: refresh_customer_metrics_task.enqueue(customer.pk))
     return OrderResult(order, created=True)
 
 
@@ -194,4 +196,5 @@ def refund_order(
             refunded_amount=F("refunded_amount") + amount,
             status=OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED,
         )
+        transaction.on_commit(lambda: refresh_customer_metrics_task.enqueue(order.customer_id))
     return refund

@@ -12,6 +12,7 @@ from django.db.models import Count, Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -56,6 +57,8 @@ from kehu.customers.services import (
     update_customer,
 )
 from kehu.engagement.forms import InteractionForm
+from kehu.segments.explain import explain_metrics
+from kehu.segments.models import CustomerMetrics
 from kehu.web.outcomes import call_service, redirect_back
 
 PAGE_SIZE = 25
@@ -115,8 +118,11 @@ def detail_context(user: User, customer: Customer) -> dict[str, Any]:
         last=Max("ordered_at"),
     )
     can_transfer = user.policy.can_transfer
+    metrics = CustomerMetrics.objects.filter(customer_id=customer.pk).first()
     return {
         "customer": customer,
+        "metrics": metrics,
+        "metric_reasons": explain_metrics(metrics, timezone.localdate()) if metrics else [],
         "tags": list(customer.tags.all()),
         "attributes": attribute_values(customer),
         "ownership_changes": customer.ownership_changes.select_related(

@@ -65,6 +65,16 @@ class SegmentationSettings(models.Model):
     new_tier_days = models.PositiveIntegerField(
         _("new tier: customer for at most days"), default=30
     )
+    score_breakpoints = models.JSONField(
+        _("score breakpoints of the last full refresh"),
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Quintile boundaries and ABC cut-offs, so one customer can be scored between "
+            "full refreshes."
+        ),
+    )
 
     class Meta:
         verbose_name = _("segmentation settings")
@@ -91,6 +101,7 @@ class CustomerMetrics(models.Model):
     )
     first_purchase = models.DateField(_("first purchase"), null=True, blank=True)
     last_purchase = models.DateField(_("last purchase"), null=True, blank=True, db_index=True)
+    previous_purchase = models.DateField(_("purchase before the last"), null=True, blank=True)
     recency_days = models.IntegerField(_("days since last purchase"), null=True, blank=True)
     frequency = models.IntegerField(_("orders"), default=0, db_index=True)
     monetary = models.DecimalField(_("spent"), max_digits=14, decimal_places=2, default=0)

@@ -33,6 +33,9 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         NavItem(_("Customer pool"), reverse("customers:pool"), "pool"),
         NavItem(_("Orders"), reverse("commerce:list"), "orders"),
     ]
+    segments_url = optional_url("segments:overview")
+    if segments_url and user.policy.can_manage_segments:
+        items.append(NavItem(_("Segments"), segments_url, "segments"))
     import_url = optional_url("imports:start")
     if import_url and user.policy.can_import:
         items.append(NavItem(_("Import"), import_url, "import"))

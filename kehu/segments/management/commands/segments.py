@@ -1,0 +1,57 @@
+"""`kehu segments refresh [--customer ID]`: recompute the stored metrics and scores now."""
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from kehu.customers.models import Customer
+from kehu.segments.models import CustomerMetrics
+from kehu.segments.refresh import RefreshReport, refresh_all_metrics, refresh_customer_metrics
+
+
+class Command(BaseCommand):
+    help = "Segmentation jobs: `refresh` recomputes metrics, scores and stages."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        jobs = parser.add_subparsers(dest="job", required=True)
+        refresh = jobs.add_parser("refresh", help="Recompute every customer's metrics, or one's.")
+        refresh.add_argument("--customer", type=int, help="Only this customer id.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        customer_id = options.get("customer")
+        if customer_id is None:
+            self.print_report(refresh_all_metrics())
+            return
+        if not Customer.objects.filter(pk=customer_id).exists():
+            raise CommandError(_("There is no customer with id %(id)s.") % {"id": customer_id})
+        refresh_customer_metrics(customer_id)
+        metrics = CustomerMetrics.objects.get(customer_id=customer_id)
+        self.stdout.write(
+            _("Customer %(id)s: %(stage)s, %(tier)s, %(orders)d orders.")
+            % {
+                "id": customer_id,
+                "stage": metrics.get_lifecycle_stage_display(),
+                "tier": metrics.get_value_tier_display(),
+                "orders": metrics.frequency,
+            }
+        )
+
+    def print_report(self, report: RefreshReport) -> None:
+        self.stdout.write(
+            _(
+                "Refreshed %(customers)s customers (%(buyers)s with orders); "
+                "%(changes)s stage changes. Summary: %(route)s."
+            )
+            % {
+                "customers": f"{report.customers:,}",
+                "buyers": f"{report.customers_with_orders:,}",
+                "changes": f"{report.stage_changes:,}",
+                "route": report.route,
+            }
+        )
+        step_heading, seconds_heading = _("step"), _("seconds")
+        self.stdout.write(f"{step_heading:<12}{seconds_heading:>10}")
+        for step, seconds in [*report.seconds.items(), (_("all steps"), report.total_seconds)]:
+            self.stdout.write(f"{step:<12}{seconds:>10.2f}")

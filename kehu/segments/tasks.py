@@ -1,0 +1,25 @@
+"""Background work of the segments app: refresh one customer's metrics, or everyone's.
+
+Both are safe to run twice: they recompute from the orders and upsert, and a stage change is
+recorded only when the stored stage differs.
+"""
+
+from django.tasks import task
+
+from kehu.segments.refresh import refresh_all_metrics, refresh_customer_metrics
+
+
+@task
+def refresh_customer_metrics_task(customer_id: int) -> None:
+    refresh_customer_metrics(customer_id)
+
+
+@task
+def refresh_all_metrics_task() -> dict[str, object]:
+    report = refresh_all_metrics()
+    return {
+        "customers": report.customers,
+        "customers_with_orders": report.customers_with_orders,
+        "stage_changes": report.stage_changes,
+        "seconds": report.seconds,
+    }
