@@ -107,6 +107,10 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded", _("Refunded")
 
 
+# The orders every analysis counts as purchases: paid for, and not cancelled or fully refunded.
+PURCHASE_STATUSES = (OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED)
+
+
 class Order(models.Model):
     customer = models.ForeignKey(
         "customers.Customer",

@@ -26,6 +26,11 @@ PERIODIC_JOBS = (
         "kehu.customers.tasks.return_neglected_customers_task",
     ),
     PeriodicJob(
+        "refresh_segmentation",
+        timedelta(days=1),
+        "kehu.segments.tasks.refresh_segmentation_task",
+    ),
+    PeriodicJob(
         "refresh_planner_statistics",
         timedelta(days=1),
         "kehu.core.tasks.refresh_planner_statistics_task",

@@ -15,6 +15,7 @@ from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, OwnershipChange, Tag
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
 from kehu.customers.validation import clean_customer_fields
+from kehu.segments.tasks import refresh_customer_metrics_task
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
         kept.tags.add(*merged.tags.all())
         merged.delete()
         kept.save()
+        transaction.on_commit(lambda: refresh_customer_metrics_task.enqueue(kept.pk))
         return CustomerMerge.objects.create(
             kept=kept,
             merged_customer_id=merged_id,

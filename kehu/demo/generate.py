@@ -40,6 +40,7 @@ from kehu.demo.writer import (
     write_rows,
 )
 from kehu.engagement.models import Interaction
+from kehu.segments.nightly import refresh_segmentation
 
 DAYS_OF_HISTORY = 730
 CHUNK_SIZE = 20_000
@@ -99,6 +100,7 @@ def generate_demo(
     # The business runs kehu's rules: customers nobody followed up have gone back to the pool.
     summary.returned_to_pool = return_neglected_customers(now)
     refresh_planner_statistics()
+    refresh_segmentation(now)
     summary.seconds = time.monotonic() - started
     return summary
 

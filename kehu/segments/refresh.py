@@ -28,7 +28,7 @@ from kehu.commerce.models import Order
 from kehu.customers.models import Customer
 from kehu.engagement.models import Interaction
 from kehu.segments.models import SegmentationSettings
-from kehu.segments.refresh_orders import NOT_PURCHASES, PostgresRoute, summarise_orders
+from kehu.segments.refresh_orders import PURCHASES, PostgresRoute, summarise_orders
 from kehu.segments.refresh_scores import (
     NO_DATE,
     Breakpoints,
@@ -196,7 +196,7 @@ def single_customer_columns(
     """The same columns for one customer from their orders, read with the ORM (few rows)."""
     orders = list(
         Order.objects.filter(customer_id=customer_id)
-        .exclude(status__in=NOT_PURCHASES)
+        .filter(status__in=PURCHASES)
         .values_list("ordered_at", "total_amount", "refunded_amount", "discount_amount")
     )
     purchases = [

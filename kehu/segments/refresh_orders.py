@@ -1,9 +1,9 @@
 """Read the orders that count as purchases and summarise them per customer, where it is fastest.
 
-An order counts unless it was cancelled or fully refunded; its amount is what the customer kept
-paying (total minus refunds), and its day is the local day in the business time zone
-(settings.TIME_ZONE): an order at 23:30 in Shanghai belongs to that Shanghai day, although it is
-15:30 UTC. The summary itself is kehu.analytics' Ibis expression.
+An order counts when it is paid and not cancelled or fully refunded (PURCHASE_STATUSES); its
+amount is what the customer kept paying (total minus refunds), and its day is the local day in
+the business time zone (settings.TIME_ZONE): an order at 23:30 in Shanghai belongs to that
+Shanghai day, although it is 15:30 UTC. The summary itself is kehu.analytics' Ibis expression.
 
 Routes, measured on the 200,000-customer demo (~2.4M counted orders, this machine, 2 cores):
 
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.conf import settings
 from django.db import connection
 
-from kehu.commerce.models import Order, OrderStatus
+from kehu.commerce.models import PURCHASE_STATUSES, Order
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -41,7 +41,7 @@ PostgresRoute = Literal["pushdown", "arrow"]
 # prints both on every run.
 POSTGRES_ROUTE: PostgresRoute = "arrow"
 
-NOT_PURCHASES = (OrderStatus.CANCELLED.value, OrderStatus.REFUNDED.value)
+PURCHASES = tuple(status.value for status in PURCHASE_STATUSES)
 ORDER_COLUMNS = ("customer_id", "order_id", "purchase_date", "amount", "discounted")
 
 
@@ -243,11 +243,9 @@ def orders_query(*, dialect: str, purchase_time: exp.Expression, real_type: str)
     discounted = exp.cast(
         exp.GT(this=sql_column("discount_amount"), expression=exp.Literal.number(0)), "INT"
     )
-    status = exp.Not(
-        this=exp.In(
-            this=sql_column("status"),
-            expressions=[exp.Literal.string(value) for value in NOT_PURCHASES],
-        )
+    status = exp.In(
+        this=sql_column("status"),
+        expressions=[exp.Literal.string(value) for value in PURCHASES],
     )
     select = exp.select(
         exp.alias_(sql_column("customer_id"), "customer_id"),

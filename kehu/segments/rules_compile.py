@@ -36,16 +36,12 @@ from django.db.models.lookups import (
 )
 from django.utils import timezone
 
-from kehu.commerce.models import Category, Order, OrderStatus
+from kehu.commerce.models import PURCHASE_STATUSES, Category, Order
 from kehu.customers.models import Customer
 from kehu.segments.rules_fields import RULE_FIELDS, RuleField
 
-COUNTED_ORDER_STATUSES = (
-    OrderStatus.PAID,
-    OrderStatus.COMPLETED,
-    OrderStatus.PARTIALLY_REFUNDED,
-)
-"""Orders that count as a purchase in rules: paid, not cancelled, not wholly refunded."""
+COUNTED_ORDER_STATUSES = PURCHASE_STATUSES
+"""Orders that count as a purchase in rules: the same as in the metrics refresh."""
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 COMPARISONS: dict[str, type[Lookup]] = {

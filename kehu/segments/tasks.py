@@ -6,6 +6,7 @@ recorded only when the stored stage differs.
 
 from django.tasks import task
 
+from kehu.segments.nightly import refresh_segmentation
 from kehu.segments.refresh import refresh_all_metrics, refresh_customer_metrics
 
 
@@ -22,4 +23,15 @@ def refresh_all_metrics_task() -> dict[str, object]:
         "customers_with_orders": report.customers_with_orders,
         "stage_changes": report.stage_changes,
         "seconds": report.seconds,
+    }
+
+
+@task
+def refresh_segmentation_task() -> dict[str, object]:
+    """The nightly job: scores, then saved segments, then automatic tags."""
+    report = refresh_segmentation()
+    return {
+        "customers": report.metrics.customers,
+        "segments_refreshed": report.segments_refreshed,
+        "tag_changes": report.tag_changes,
     }

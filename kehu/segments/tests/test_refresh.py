@@ -53,6 +53,17 @@ def test_summary_skips_cancelled_and_refunded_orders_and_subtracts_refunds(shop)
     )
 
 
+def test_unpaid_orders_do_not_count(shop, channel):
+    add_order(shop.alice, channel, local(2026, 6, 14, 10, 0), "999", status="pending")
+    refresh_all_metrics(NOW)
+    alice = metrics_of(shop.alice)
+    assert (alice.frequency, alice.monetary, alice.last_purchase) == (
+        2,
+        Decimal("150.00"),
+        datetime.date(2026, 6, 10),
+    )
+
+
 def test_the_local_day_decides_the_purchase_date(shop):
     refresh_all_metrics(NOW)
 

@@ -1,4 +1,5 @@
-"""`kehu segments refresh [--customer ID]`: recompute the stored metrics and scores now."""
+"""`kehu segments refresh [--customer ID]`: recompute metrics and scores (then saved segments and
+automatic tags), or one customer's metrics, now."""
 
 from argparse import ArgumentParser
 from typing import Any
@@ -8,7 +9,8 @@ from django.utils.translation import gettext as _
 
 from kehu.customers.models import Customer
 from kehu.segments.models import CustomerMetrics
-from kehu.segments.refresh import RefreshReport, refresh_all_metrics, refresh_customer_metrics
+from kehu.segments.nightly import refresh_segmentation
+from kehu.segments.refresh import RefreshReport, refresh_customer_metrics
 
 
 class Command(BaseCommand):
@@ -22,7 +24,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         customer_id = options.get("customer")
         if customer_id is None:
-            self.print_report(refresh_all_metrics())
+            report = refresh_segmentation()
+            self.stdout.write(
+                _("%(segments)s saved segments refreshed; %(tags)s automatic tags changed.")
+                % {"segments": report.segments_refreshed, "tags": report.tag_changes}
+            )
+            self.print_report(report.metrics)
             return
         if not Customer.objects.filter(pk=customer_id).exists():
             raise CommandError(_("There is no customer with id %(id)s.") % {"id": customer_id})

@@ -1,0 +1,24 @@
+"""The whole segmentation refresh, run nightly and by `kehu segments refresh`: metrics and scores
+first, then the saved segments and the automatic tags that read them."""
+
+import datetime
+from dataclasses import dataclass
+
+from kehu.segments.autotags import apply_auto_tag_rules, ensure_default_auto_tag_rules
+from kehu.segments.refresh import RefreshReport, refresh_all_metrics
+from kehu.segments.services import refresh_all_segments
+
+
+@dataclass(frozen=True)
+class SegmentationReport:
+    metrics: RefreshReport
+    segments_refreshed: int
+    tag_changes: int
+
+
+def refresh_segmentation(now: datetime.datetime | None = None) -> SegmentationReport:
+    """Recompute everyone's scores, then every dynamic segment and every automatic tag."""
+    metrics = refresh_all_metrics(now)
+    segments_refreshed = refresh_all_segments(now)
+    ensure_default_auto_tag_rules()
+    return SegmentationReport(metrics, segments_refreshed, apply_auto_tag_rules(now))
