@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
+from kehu.accounts.roles import Scope
 from kehu.customers.queries import mask_contacts
 from kehu.imports.views import export_response, require_export_rights
 from kehu.segments.exporting import export_segment_rows
@@ -27,7 +28,8 @@ from kehu.segments.forms import (
     describe_rule,
     parse_rule,
 )
-from kehu.segments.models import Segment, SegmentationSettings, SegmentKind
+from kehu.segments.models import Segment, SegmentationSettings, SegmentKind, SegmentSnapshot
+from kehu.segments.nightly import refresh_segmentation
 from kehu.segments.overview import build_overview, overview_chart_data, trend_chart_data
 from kehu.segments.queries import (
     get_visible_segment,
@@ -35,7 +37,6 @@ from kehu.segments.queries import (
     segment_members,
     segments_with_counts,
 )
-from kehu.segments.refresh import refresh_all_metrics
 from kehu.segments.rules import rule_field_catalogue
 from kehu.segments.services import (
     MAX_LIST_CHANGE,
@@ -93,7 +94,7 @@ def refresh_metrics(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not user.policy.can_manage_settings:
         raise PermissionDenied(_("Only administrators may refresh the scores now."))
-    outcome = call_service(request, refresh_all_metrics)
+    outcome = call_service(request, refresh_segmentation)
     if outcome.succeeded:
         messages.success(request, _("The scores were refreshed."))
     return redirect("segments:overview")
@@ -310,7 +311,7 @@ def detail(request: HttpRequest, segment_id: int) -> HttpResponse:
     page = paginate(request, segment_members(user, segment))
     customers = list(page.object_list)
     mask_contacts(user, customers)
-    snapshots = list(segment.snapshots.order_by("-taken_at")[:TREND_SNAPSHOTS])
+    snapshots = whole_segment_snapshots(user, segment)
     context = {
         "segment": segment,
         "page": page,
@@ -322,6 +323,13 @@ def detail(request: HttpRequest, segment_id: int) -> HttpResponse:
         "section": "segments",
     }
     return render(request, "segments/detail.html", context)
+
+
+def whole_segment_snapshots(user: User, segment: Segment) -> list[SegmentSnapshot]:
+    """Snapshots count every customer, so only users who may see everyone are shown them."""
+    if user.policy.scope != Scope.ALL:
+        return []
+    return list(segment.snapshots.order_by("-taken_at")[:TREND_SNAPSHOTS])
 
 
 @require_POST

@@ -295,6 +295,9 @@ def test_segment_page_lists_only_visible_members_masked(client, analyst, sales, 
     response = client.get(reverse("segments:detail", args=[segment.pk]))
     assert [customer.pk for customer in response.context["customers"]] == [mine.pk]
     assert "李娜" not in response.content.decode()
+    # The snapshots count all members, so a salesperson is not shown them.
+    assert response.context["last_snapshot"] is None
+    assert 'id="trend-data"' not in response.content.decode()
 
 
 def test_segment_page_has_few_queries(client, admin_user, django_assert_max_num_queries):
