@@ -117,6 +117,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "kehu" / "locale"]
+FORMAT_MODULE_PATH = ["kehu.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = os.environ.get("KEHU_TIME_ZONE", "Asia/Shanghai")

@@ -10,7 +10,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
@@ -41,6 +41,7 @@ from kehu.demo.writer import (
 )
 from kehu.engagement.models import Interaction
 from kehu.segments.nightly import refresh_segmentation
+from kehu.segments.refresh import refresh_all_metrics
 
 DAYS_OF_HISTORY = 730
 CHUNK_SIZE = 20_000
@@ -100,6 +101,8 @@ def generate_demo(
     # The business runs kehu's rules: customers nobody followed up have gone back to the pool.
     summary.returned_to_pool = return_neglected_customers(now)
     refresh_planner_statistics()
+    # Scoring as of a week ago first gives the overview real stage movements for this week.
+    refresh_all_metrics(now - timedelta(days=7))
     refresh_segmentation(now)
     summary.seconds = time.monotonic() - started
     return summary

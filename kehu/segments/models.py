@@ -4,21 +4,23 @@ their membership snapshots, automatic tag rules and the thresholds the business 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class LifecycleStage(models.TextChoices):
-    PROSPECT = "prospect", _("Prospect")
-    NEW = "new", _("New")
-    ACTIVE = "active", _("Active")
-    DORMANT = "dormant", _("Dormant")
-    CHURNED = "churned", _("Churned")
-    REACTIVATED = "reactivated", _("Reactivated")
+    # Contexts keep these apart from same-worded labels elsewhere ("Active" customer status).
+    PROSPECT = "prospect", pgettext_lazy("lifecycle stage", "Prospect")
+    NEW = "new", pgettext_lazy("lifecycle stage", "New")
+    ACTIVE = "active", pgettext_lazy("lifecycle stage", "Active")
+    DORMANT = "dormant", pgettext_lazy("lifecycle stage", "Dormant")
+    CHURNED = "churned", pgettext_lazy("lifecycle stage", "Churned")
+    REACTIVATED = "reactivated", pgettext_lazy("lifecycle stage", "Reactivated")
 
 
 class ValueTier(models.TextChoices):
-    VIP = "vip", _("VIP")
-    REGULAR = "regular", _("Regular")
-    NEW = "new", _("New")
+    VIP = "vip", pgettext_lazy("value tier", "VIP")
+    REGULAR = "regular", pgettext_lazy("value tier", "Regular")
+    NEW = "new", pgettext_lazy("value tier", "New")
 
 
 class AbcClass(models.TextChoices):

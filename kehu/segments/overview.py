@@ -207,6 +207,7 @@ def stage_movements(user: User, today: date) -> list[Movement]:
     since = today - timedelta(days=MOVEMENT_DAYS - 1)
     rows = (
         LifecycleChange.objects.filter(changed_on__gte=since, customer__in=visible_customers(user))
+        .exclude(previous_stage="")  # a customer's first scoring is not a movement
         .values("previous_stage", "stage")
         .annotate(customers=Count("pk"))
         .order_by("-customers", "previous_stage", "stage")
