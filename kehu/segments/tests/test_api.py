@@ -276,8 +276,10 @@ def test_every_endpoint_needs_credentials(shanghai, method, path):
 def test_json_nested_beyond_what_the_parser_takes_is_refused(town, sales):
     raw = '{"rule": ' + '{"not": ' * 5000 + '{"field": "city", "op": "is_empty"}' + "}" * 5001
     response = ApiClient(sales).post("/segments/preview", raw=raw)
-    assert response.status_code == 400
-    assert response.json()["error"]["message"] == "Cannot parse request body"
+    # Python 3.12's JSON parser gives up on this depth (400); 3.13's reads it, and the rule
+    # validation refuses it as too deep (422). Either way a clear JSON error, never a 500.
+    error = response.json()["error"]
+    assert (response.status_code, error["code"]) in {(400, "error"), (422, "invalid")}
 
 
 def test_removing_members_is_refused_like_adding(static_list, shanghai, sales, other_sales, town):
