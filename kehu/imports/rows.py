@@ -4,7 +4,8 @@ A handler (customers, orders) receives chunks of `SourceRow`s — the file's cel
 to field names — and answers one `RowOutcome` per row. In a dry run it writes nothing.
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -50,7 +51,7 @@ class RowError:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceRow:
     """One line of the file: values by field name, and the column each field came from."""
 
@@ -67,14 +68,16 @@ class SourceRow:
         return RowError(self.line, self.columns.get(name, ""), self.values.get(name, ""), reason)
 
 
-@dataclass
+@dataclass(slots=True)
 class RowOutcome:
+    """What became of one row; only a failed row has errors (a million rows pass through)."""
+
     line: int
     result: Result
-    errors: list[RowError] = field(default_factory=list)
+    errors: Sequence[RowError] = ()
 
     @classmethod
-    def failed(cls, row: SourceRow, errors: list[RowError]) -> "RowOutcome":
+    def failed(cls, row: SourceRow, errors: Sequence[RowError]) -> "RowOutcome":
         return cls(row.line, Result.FAILED, errors)
 
 

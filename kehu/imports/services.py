@@ -7,10 +7,11 @@ whole file first; in all-or-nothing mode it writes nothing unless every row is v
 
 import contextlib
 import csv
+import gc
 import shutil
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,7 +31,7 @@ from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.importing import CUSTOMER_FIELDS, CustomerRowHandler
 from kehu.imports.models import ImportJob, ImportKind, ImportMode, ImportStatus
 from kehu.imports.rows import ImportField, Result, RowError, RowHandler, RowOutcome, SourceRow
-from kehu.imports.tabular import EXTRA_CELLS, Table, TabularError, open_table
+from kehu.imports.tabular import Table, TabularError, open_table
 
 FIELDS: dict[str, tuple[ImportField, ...]] = {
     ImportKind.CUSTOMERS: CUSTOMER_FIELDS,
@@ -65,9 +66,9 @@ class PassReport:
     _writer: Any = None
     _handle: IO[str] | None = None
 
-    def record(self, outcomes: Iterable[RowOutcome]) -> None:
+    def record(self, outcomes: list[RowOutcome]) -> None:
+        self.counts.update(outcome.result for outcome in outcomes)
         for outcome in outcomes:
-            self.counts[outcome.result] += 1
             for error in outcome.errors:
                 if len(self.errors) < ERROR_SAMPLE_SIZE:
                     self.errors.append(error)
@@ -329,30 +330,55 @@ def run_pass(
     """Stream the file through the handler in chunks; a broken file fails the job, not a 500."""
     report = PassReport(imports_folder() / f"job-{job.pk}-errors.csv")
     handler = make_handler(actor, job, write, previous)
-    columns = {name: header for name, header in job.mapping.items() if header}
-    chunk: list[SourceRow] = []
     try:
-        for line, cells in table_of(job).rows():
-            row = SourceRow(
-                line, {name: cells.get(header, "") for name, header in columns.items()}, columns
-            )
-            if len(report.samples) < SAMPLE_ROWS:
-                report.samples.append({"line": line, **row.values})
-            if EXTRA_CELLS in cells:
-                report.record([ragged_row(row, cells[EXTRA_CELLS])])
-                continue
-            chunk.append(row)
-            if len(chunk) >= handler.chunk_size:
+        with garbage_collected_per_chunk():
+            for chunk in chunks_of(job, report, handler.chunk_size):
                 report.record(handler.handle(chunk))
-                chunk = []
-        if chunk:
-            report.record(handler.handle(chunk))
-        report.record(handler.finish())
+                gc.collect(0)
+            report.record(handler.finish())
     except TabularError as error:
         report.close()
         raise RuleViolation(str(error), code="unreadable_file", details={"field": "file"}) from None
     report.close()
     return report, handler
+
+
+def chunks_of(job: ImportJob, report: PassReport, size: int) -> Iterator[list[SourceRow]]:
+    """The file's rows mapped to field names, in lists of `size`; ragged rows are reported."""
+    columns = {name: header for name, header in job.mapping.items() if header}
+    chunk: list[SourceRow] = []
+    for line, values, extra in table_of(job).records(columns):
+        row = SourceRow(line, values, columns)
+        if len(report.samples) < SAMPLE_ROWS:
+            report.samples.append({"line": line, **values})
+        if extra:
+            report.record([ragged_row(row, extra)])
+            continue
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@contextlib.contextmanager
+def garbage_collected_per_chunk() -> Iterator[None]:
+    """Pause the automatic garbage collector; the caller collects young objects per chunk.
+
+    A chunk allocates some 100,000 short-lived objects. The automatic collector would run every
+    700 allocations, scan them, promote the live ones and rescan the old generation again and
+    again: a quarter of the import's time. Reference counting frees almost all of them anyway;
+    the few cycles a chunk makes are all young, so `gc.collect(0)` after the chunk finds them
+    and memory stays bounded.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def ragged_row(row: SourceRow, extra: str) -> RowOutcome:

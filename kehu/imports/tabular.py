@@ -1,7 +1,8 @@
 """Streaming readers and writers for CSV and XLSX files; no Django models, no business rules.
 
 Readers yield `(line_number, {header: text})` one row at a time, so a file of a million lines is
-read in bounded memory. Line numbers are those a spreadsheet shows: the header is line 1.
+read in bounded memory; `Table.records` yields only the mapped columns, keyed by field name, for
+the importer's hot loop. Line numbers are those a spreadsheet shows: the header is line 1.
 Every problem with the file itself (not a text file, truncated workbook, empty) raises
 `TabularError` with a message for people.
 """
@@ -10,10 +11,11 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,9 +49,22 @@ class Table:
     samples: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """Non-blank rows as {header: text}; cells beyond the header go under EXTRA_CELLS."""
+        for line, cells in self.cell_rows():
+            row = row_from_cells(self.headers, cells)
+            if row is not None:
+                yield line, row
+
+    def records(self, columns: Mapping[str, str]) -> Iterator[tuple[int, dict[str, str], str]]:
+        """Non-blank rows as {field: text} for `columns` ({field: header}), with the text of
+        any non-blank cells beyond the header ("" when there are none)."""
+        return project_cells(self.cell_rows(), self.headers, columns)
+
+    def cell_rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Every row's cells as text (not yet stripped), blank rows included."""
         if self.file_format == XLSX:
-            return iterate_xlsx(self.path, self.headers)
-        return iterate_csv(self.path, self.encoding, self.delimiter, self.headers)
+            return iterate_xlsx(self.path)
+        return iterate_csv(self.path, self.encoding, self.delimiter)
 
 
 def detect_format(file_name: str, head: bytes) -> str:
@@ -151,9 +166,7 @@ def open_csv(path: Path, head: bytes) -> Table:
     return Table(path, CSV, headers, encoding=encoding, delimiter=delimiter)
 
 
-def iterate_csv(
-    path: Path, encoding: str, delimiter: str, headers: list[str]
-) -> Iterator[tuple[int, dict[str, str]]]:
+def iterate_csv(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     position = {"line": 0}
     with open(path, "rb") as handle:
         reader = csv.reader(decoded_lines(handle, encoding, position), delimiter=delimiter)
@@ -161,9 +174,7 @@ def iterate_csv(
             next(reader, None)
             line = reader.line_num + 1
             for cells in reader:
-                row = row_from_cells(headers, cells, are_text=True)
-                if row is not None:
-                    yield line, row
+                yield line, cells
                 line = reader.line_num + 1
         except csv.Error as error:
             raise TabularError(
@@ -188,11 +199,9 @@ def decoded_lines(handle: IO[bytes], encoding: str, position: dict[str, int]) ->
             ) from None
 
 
-def row_from_cells(
-    headers: list[str], cells: list[Any], are_text: bool = False
-) -> dict[str, str] | None:
+def row_from_cells(headers: list[str], cells: list[str]) -> dict[str, str] | None:
     """Cells by header; None for a blank row; extra non-blank cells go under EXTRA_CELLS."""
-    texts = [cell.strip() for cell in cells] if are_text else [cell_text(cell) for cell in cells]
+    texts = [cell.strip() for cell in cells]
     if not any(texts):
         return None
     row = dict(zip(headers, texts, strict=False))
@@ -202,6 +211,31 @@ def row_from_cells(
     if extra:
         row[EXTRA_CELLS] = " | ".join(extra)
     return row
+
+
+def project_cells(
+    cell_rows: Iterable[tuple[int, list[str]]], headers: list[str], columns: Mapping[str, str]
+) -> Iterator[tuple[int, dict[str, str], str]]:
+    """The rows of `Table.records`: a fast path for the common row as wide as the header."""
+    names = list(columns)
+    pick = cell_picker([headers.index(header) for header in columns.values()])
+    width = len(headers)
+    for line, cells in cell_rows:
+        if not "".join(cells).strip():
+            continue  # a blank row
+        extra = ""
+        if len(cells) > width:
+            extra = " | ".join(text for text in (cell.strip() for cell in cells[width:]) if text)
+        elif len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        yield line, dict(zip(names, map(str.strip, pick(cells)), strict=True)), extra
+
+
+def cell_picker(positions: list[int]) -> Callable[[list[str]], Iterable[str]]:
+    """The cells at `positions`, in that order (itemgetter answers a bare cell for one)."""
+    if len(positions) < 2:
+        return lambda cells: [cells[position] for position in positions]
+    return itemgetter(*positions)
 
 
 def cell_text(value: Any) -> str:
@@ -262,7 +296,7 @@ def broken_workbook_message(error: Exception) -> str:
     }
 
 
-def iterate_xlsx(path: Path, headers: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+def iterate_xlsx(path: Path) -> Iterator[tuple[int, list[str]]]:
     workbook = load_workbook(path)
     try:
         sheet = workbook.worksheets[0]
@@ -276,9 +310,7 @@ def iterate_xlsx(path: Path, headers: list[str]) -> Iterator[tuple[int, dict[str
             except Exception as error:  # a truncated archive fails part-way through
                 raise TabularError(broken_workbook_message(error)) from None
             line += 1
-            row = row_from_cells(headers, list(cells))
-            if row is not None:
-                yield line, row
+            yield line, [cell_text(cell) for cell in cells]
     finally:
         workbook.close()
 

@@ -1,3 +1,4 @@
+import gc
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -183,3 +184,9 @@ def test_unknown_channel_is_reported(sales, member, tmp_path):
 )
 def test_parse_moment(text, expected):
     assert parse_moment(text) == expected
+
+
+def test_the_garbage_collector_is_on_again_after_an_import(sales, orders_file):
+    assert gc.isenabled()
+    import_file(sales, "orders", orders_file)
+    assert gc.isenabled()

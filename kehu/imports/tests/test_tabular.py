@@ -157,3 +157,23 @@ def test_xlsx_writer_keeps_formulas_as_text(tmp_path):
     sheet = load_workbook(target).active
     assert [cell.value for cell in sheet["A"]] == ["名称", "=1+1", "张三"]
     assert sheet["A2"].data_type == "s"
+
+
+def test_records_map_columns_to_fields_and_report_cells_beyond_the_header(tmp_path):
+    path = write_bytes(tmp_path, b"a,b,c\n 1 ,2,3\n1\n\n , ,\n1,2,3,4, 5\n1,2,3, ,\n")
+    records = list(open_table(path).records({"second": "b", "first": "a"}))
+    assert records == [
+        (2, {"second": "2", "first": "1"}, ""),
+        (3, {"second": "", "first": "1"}, ""),
+        (6, {"second": "2", "first": "1"}, "4 | 5"),
+        (7, {"second": "2", "first": "1"}, ""),
+    ]
+
+
+def test_records_of_one_column_and_of_a_workbook(tmp_path):
+    csv_path = write_bytes(tmp_path, b"a,b\n1,2\n")
+    assert list(open_table(csv_path).records({"only": "b"})) == [(2, {"only": "2"}, "")]
+    xlsx_path = make_workbook(tmp_path, [["手机", "金额"], [13800001111, 12.5], [None, None]])
+    assert list(open_table(xlsx_path).records({"mobile": "手机", "amount": "金额"})) == [
+        (2, {"mobile": "13800001111", "amount": "12.5"}, "")
+    ]
