@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kehu.commerce.importing import parse_moment
+from kehu.commerce.cells import parse_moment
 from kehu.commerce.models import Order, OrderLine
 from kehu.imports.models import ImportStatus
 from kehu.imports.services import preview_import, start_import
