@@ -63,3 +63,24 @@ def test_postgres_pushdown_and_arrow_give_the_same_summary(db, channel):
     assert sorted(pushed_down.discounted.to_pylist(), key=str) == sorted(
         arrow.discounted.to_pylist(), key=str
     )
+
+
+def test_sqlite_rows_are_read_by_a_process_of_its_own(tmp_path):
+    database = tmp_path / "shop.sqlite3"
+    own = sqlite3.connect(database)
+    own.execute("PRAGMA journal_mode=WAL")
+    own.execute("CREATE TABLE orders (customer INTEGER, id INTEGER, day TEXT, amount REAL)")
+    own.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", [(1, 10, "2026-06-01", 9.5)] * 3)
+    own.commit()
+    query = "SELECT customer, id, day, amount, 0 FROM orders"
+
+    table = refresh_orders.fetch_sqlite_arrow_in_own_process(query, str(database))
+
+    assert table.column_names == list(refresh_orders.ORDER_COLUMNS)
+    assert table.num_rows == 3
+    # This process's own connection is untouched: its write-ahead log is still there and usable.
+    assert (tmp_path / "shop.sqlite3-wal").exists()
+    own.execute("INSERT INTO orders VALUES (2, 11, '2026-06-02', 1.0)")
+    own.commit()
+    assert own.execute("SELECT count(*) FROM orders").fetchone() == (4,)
+    own.close()
