@@ -17,6 +17,16 @@ Examples
 """
 
 from kehu.analytics._abc import DEFAULT_ABC_LABELS, DEFAULT_ABC_SHARES, abc_classes
+from kehu.analytics._bgnbd import BetaGeoModel
+from kehu.analytics._clv import (
+    CALIBRATION_COLUMNS,
+    calibration_summary,
+    calibration_summary_expression,
+    calibration_summary_from_file,
+    customer_lifetime_value,
+    holdout_comparison,
+)
+from kehu.analytics._evaluation import evaluate_recommendations
 from kehu.analytics._files import (
     RFM_OUTPUT_COLUMNS,
     FileRfm,
@@ -24,7 +34,11 @@ from kehu.analytics._files import (
     UnreadableValueError,
     rfm_from_file,
 )
+from kehu.analytics._fitting import NotFittedError
+from kehu.analytics._gammagamma import GammaGammaModel
 from kehu.analytics._lifecycle import LifecycleStage, LifecycleThresholds, lifecycle_stages
+from kehu.analytics._paretonbd import ParetoNBDModel
+from kehu.analytics._recommend import ItemCooccurrenceRecommender, PopularityRecommender
 from kehu.analytics._scoring import SCORE_COLUMNS, quintile_scores, rfm_scores, score_rfm
 from kehu.analytics._segments import (
     DEFAULT_SEGMENT_MAP,
@@ -49,6 +63,7 @@ from kehu.analytics._summary import SUMMARY_COLUMNS, rfm_summary_expression
 from kehu.analytics._tiers import VALUE_TIERS, TierRules, value_tiers
 
 __all__ = [
+    "CALIBRATION_COLUMNS",
     "DEFAULT_ABC_LABELS",
     "DEFAULT_ABC_SHARES",
     "DEFAULT_SEGMENT_MAP",
@@ -57,10 +72,16 @@ __all__ = [
     "SCORE_COLUMNS",
     "SUMMARY_COLUMNS",
     "VALUE_TIERS",
+    "BetaGeoModel",
     "FileRfm",
+    "GammaGammaModel",
+    "ItemCooccurrenceRecommender",
     "LifecycleStage",
     "LifecycleThresholds",
     "MissingColumnError",
+    "NotFittedError",
+    "ParetoNBDModel",
+    "PopularityRecommender",
     "SegmentMap",
     "SegmentRule",
     "SummaryOptions",
@@ -71,6 +92,12 @@ __all__ = [
     "abc_classes",
     "assign_segments",
     "build_segment_map",
+    "calibration_summary",
+    "calibration_summary_expression",
+    "calibration_summary_from_file",
+    "customer_lifetime_value",
+    "evaluate_recommendations",
+    "holdout_comparison",
     "lifecycle_stages",
     "quintile_scores",
     "rfm_from_file",
