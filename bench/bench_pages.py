@@ -7,57 +7,25 @@ client, logged in as an administrator and as a salesperson. Prints one Markdown 
 page slower than the 150 ms target it also prints the slowest query and its plan.
 """
 
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
+
+from bench._workers import report, run_on_each_database
 
 TARGET_MS = 150.0
 LIST_RUNS = 20
 DETAIL_CUSTOMERS = 50
-RESULT_MARK = "BENCH-RESULT "
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
     customers = int(os.environ.get("KEHU_BENCH_CUSTOMERS", "200000"))
-    results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="kehu-bench-pages-") as var_dir:
-        environment = {**os.environ, "KEHU_VAR_DIR": var_dir}
-        environment.pop("DATABASE_URL", None)
-        results += run_worker("SQLite", environment, customers)
-    if os.environ.get("DATABASE_URL"):
-        results += run_worker("PostgreSQL", dict(os.environ), customers)
-    else:
-        print("(DATABASE_URL not set: PostgreSQL skipped; `make bench` starts one.)")
+    doing = f"generating {customers:,} customers and timing pages"
+    results = run_on_each_database("bench.bench_pages", [str(customers)], doing)
     print_table(results)
-
-
-def run_worker(label: str, environment: dict[str, str], customers: int) -> list[dict[str, Any]]:
-    print(f"{label}: generating {customers:,} customers and timing pages…", flush=True)
-    environment = {**environment, "DJANGO_SETTINGS_MODULE": "kehu.settings"}
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.bench_pages", "--worker", label, str(customers)],
-        env=environment,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    results = [
-        json.loads(line[len(RESULT_MARK) :])
-        for line in completed.stdout.splitlines()
-        if line.startswith(RESULT_MARK)
-    ]
-    if completed.returncode != 0:
-        print(f"{label}: the worker failed (exit {completed.returncode}).", flush=True)
-    return results
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
@@ -100,7 +68,7 @@ def worker(database: str, customers: int) -> None:
     call_command("demo", customers=customers, reset=True, stdout=sys.stderr)
     print(f"{database}: demo data in {time.monotonic() - started:.0f} s", file=sys.stderr)
     for row in measure_everything():
-        print(RESULT_MARK + json.dumps({"database": database, **row}), flush=True)
+        report({"database": database, **row})
 
 
 def measure_everything() -> list[dict[str, Any]]:

@@ -8,55 +8,24 @@ also times the summary step both ways (pushed down to PostgreSQL, and Arrow thro
 DuckDB), since the faster one is the default.
 """
 
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
+
+from bench._workers import report, run_on_each_database
 
 TARGET_SECONDS = 60.0
 ROUTE_RUNS = 3
-RESULT_MARK = "BENCH-RESULT "
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
     customers = int(os.environ.get("KEHU_BENCH_CUSTOMERS", "200000"))
-    results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="kehu-bench-refresh-") as var_dir:
-        environment = {**os.environ, "KEHU_VAR_DIR": var_dir}
-        environment.pop("DATABASE_URL", None)
-        results += run_worker("SQLite", environment, customers)
-    if os.environ.get("DATABASE_URL"):
-        results += run_worker("PostgreSQL", dict(os.environ), customers)
-    else:
-        print("(DATABASE_URL not set: PostgreSQL skipped; `make bench` starts one.)")
+    doing = f"generating {customers:,} customers and timing the refresh"
+    results = run_on_each_database("bench.bench_refresh", [str(customers)], doing)
     print_refresh_table([row for row in results if row["kind"] == "refresh"])
     print_route_table([row for row in results if row["kind"] == "route"])
-
-
-def run_worker(label: str, environment: dict[str, str], customers: int) -> list[dict[str, Any]]:
-    print(f"{label}: generating {customers:,} customers and timing the refresh…", flush=True)
-    environment = {**environment, "DJANGO_SETTINGS_MODULE": "kehu.settings"}
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.bench_refresh", "--worker", label, str(customers)],
-        env=environment,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        print(f"{label}: the worker failed (exit {completed.returncode}).", flush=True)
-    return [
-        json.loads(line[len(RESULT_MARK) :])
-        for line in completed.stdout.splitlines()
-        if line.startswith(RESULT_MARK)
-    ]
 
 
 def print_refresh_table(rows: list[dict[str, Any]]) -> None:
@@ -142,7 +111,7 @@ def time_summary_route(route: str) -> dict[str, Any]:
 
 
 def print_result(row: dict[str, Any]) -> None:
-    print(RESULT_MARK + json.dumps(row), flush=True)
+    report(row)
 
 
 if __name__ == "__main__":
