@@ -14,8 +14,8 @@ help: ## Show this list
 		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
 
 $(BIN)/kehu: pyproject.toml uv.lock
-	@command -v uv >/dev/null 2>&1 || "$$(scripts/find-python.sh)" -m pip install --quiet uv
-	uv sync --frozen --python "$$(scripts/find-python.sh)"
+	@python="$$(scripts/find-python.sh)"; "$$python" -m uv --version >/dev/null 2>&1 || "$$python" -m pip install --quiet uv
+	"$$(scripts/find-python.sh)" -m uv sync --frozen --python "$$(scripts/find-python.sh)"
 	@touch $(BIN)/kehu
 
 node_modules/echarts/dist/echarts.min.js: package.json package-lock.json
