@@ -18,6 +18,23 @@ Examples
 
 from kehu.analytics._abc import DEFAULT_ABC_LABELS, DEFAULT_ABC_SHARES, abc_classes
 from kehu.analytics._bgnbd import BetaGeoModel
+from kehu.analytics._churn import (
+    CHURN_LEVELS,
+    CHURN_SIGNALS,
+    ChurnInputs,
+    ChurnRisk,
+    ChurnWeights,
+    churn_inputs,
+    churn_levels,
+    churn_risk,
+    churn_signal_strengths,
+    purchase_probability,
+)
+from kehu.analytics._churn_evaluation import (
+    ChurnEvaluation,
+    ChurnRuleScore,
+    evaluate_churn_warning,
+)
 from kehu.analytics._clv import (
     CALIBRATION_COLUMNS,
     calibration_summary,
@@ -64,6 +81,8 @@ from kehu.analytics._tiers import VALUE_TIERS, TierRules, value_tiers
 
 __all__ = [
     "CALIBRATION_COLUMNS",
+    "CHURN_LEVELS",
+    "CHURN_SIGNALS",
     "DEFAULT_ABC_LABELS",
     "DEFAULT_ABC_SHARES",
     "DEFAULT_SEGMENT_MAP",
@@ -73,6 +92,11 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "VALUE_TIERS",
     "BetaGeoModel",
+    "ChurnEvaluation",
+    "ChurnInputs",
+    "ChurnRisk",
+    "ChurnRuleScore",
+    "ChurnWeights",
     "FileRfm",
     "GammaGammaModel",
     "ItemCooccurrenceRecommender",
@@ -95,10 +119,16 @@ __all__ = [
     "calibration_summary",
     "calibration_summary_expression",
     "calibration_summary_from_file",
+    "churn_inputs",
+    "churn_levels",
+    "churn_risk",
+    "churn_signal_strengths",
     "customer_lifetime_value",
+    "evaluate_churn_warning",
     "evaluate_recommendations",
     "holdout_comparison",
     "lifecycle_stages",
+    "purchase_probability",
     "quintile_scores",
     "rfm_from_file",
     "rfm_scores",
