@@ -1,17 +1,25 @@
-"""Sign-in, sign-out and the customer-pool settings page."""
+"""Sign-in, sign-out, the customer-pool settings page and the user's notifications."""
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.forms import LoginForm, PoolPolicyForm
-from kehu.accounts.models import PoolPolicy
+from kehu.accounts.models import PoolPolicy, User
+from kehu.accounts.notifications import mark_read, notifications_for, unread_count
 from kehu.accounts.services import update_pool_policy
-from kehu.web.outcomes import call_service
+from kehu.web.outcomes import call_service, redirect_back
+
+PAGE_SIZE = 25
 
 login = login_not_required(
     auth_views.LoginView.as_view(
@@ -36,3 +44,56 @@ def pool_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The customer pool settings were saved."))
             return redirect("accounts:pool_settings")
     return render(request, "accounts/pool_settings.html", {"form": form, "section": "settings"})
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    notifications = notifications_for(user).order_by("-created_at", "-pk")
+    page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "notifications": list(page.object_list),
+        "has_unread": unread_count(user) > 0,
+        "section": "notifications",
+    }
+    return render(request, "accounts/notifications.html", context)
+
+
+@require_GET
+def open_notification(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark the notification read and follow its link (only a link inside this site)."""
+    user: User = request.user  # type: ignore[assignment]
+    notification = get_object_or_404(notifications_for(user), pk=notification_id)
+    mark_read(user, [notification.pk])
+    link = notification.link
+    if link and url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(link)
+    return redirect("accounts:notifications")
+
+
+@require_POST
+def read_notification(request: HttpRequest, notification_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    get_object_or_404(notifications_for(user), pk=notification_id)
+    mark_read(user, [notification_id])
+    return redirect_back(request, reverse("accounts:notifications"))
+
+
+@require_POST
+def read_all_notifications(request: HttpRequest) -> HttpResponse:
+    marked = mark_read(request.user)  # type: ignore[arg-type]
+    if marked:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d notification marked read.",
+                "%(count)d notifications marked read.",
+                marked,
+            )
+            % {"count": marked},
+        )
+    return redirect("accounts:notifications")

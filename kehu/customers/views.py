@@ -56,9 +56,10 @@ from kehu.customers.services import (
     tag_customer,
     update_customer,
 )
-from kehu.engagement.forms import InteractionForm
+from kehu.engagement.forms import FollowUpPlanForm, InteractionForm
+from kehu.engagement.queries import open_follow_ups_of
 from kehu.segments.explain import explain_metrics
-from kehu.segments.models import CustomerMetrics
+from kehu.segments.prediction_queries import prediction_panel, stored_scores
 from kehu.web.outcomes import call_service, redirect_back
 
 PAGE_SIZE = 25
@@ -118,11 +119,17 @@ def detail_context(user: User, customer: Customer) -> dict[str, Any]:
         last=Max("ordered_at"),
     )
     can_transfer = user.policy.can_transfer
-    metrics = CustomerMetrics.objects.filter(customer_id=customer.pk).first()
+    today = timezone.localdate()
+    metrics, prediction = stored_scores(customer)
+    can_log = may_log_interaction(user, customer)
     return {
         "customer": customer,
         "metrics": metrics,
-        "metric_reasons": explain_metrics(metrics, timezone.localdate()) if metrics else [],
+        "metric_reasons": explain_metrics(metrics, today) if metrics else [],
+        "prediction_panel": prediction_panel(prediction),
+        "has_orders": totals["count"] > 0,
+        "open_follow_ups": open_follow_ups_of(customer, today),
+        "follow_up_form": FollowUpPlanForm() if can_log else None,
         "tags": list(customer.tags.all()),
         "attributes": attribute_values(customer),
         "ownership_changes": customer.ownership_changes.select_related(
@@ -132,7 +139,7 @@ def detail_context(user: User, customer: Customer) -> dict[str, Any]:
         "totals": totals,
         "interactions": customer.interactions.select_related("staff")[:50],
         "can_edit": may_edit(user, customer),
-        "can_log": may_log_interaction(user, customer),
+        "can_log": can_log,
         "can_claim": customer.is_in_pool and user.policy.can_claim,
         "can_release": not customer.is_in_pool and (customer.owner_id == user.pk or can_transfer),
         "can_transfer": can_transfer,

@@ -1,14 +1,30 @@
-"""Logging a contact from the customer page (htmx quick-log, with a full-page fallback)."""
+"""Logging a contact from the customer page (htmx quick-log, with a full-page fallback) and the
+call-back tasks (回访): the list, planning one by hand, marking one done or cancelled."""
 
+from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from kehu.engagement.forms import InteractionForm
-from kehu.engagement.services import log_interaction
-from kehu.web.outcomes import call_service
+from kehu.accounts.models import User
+from kehu.engagement.forms import FollowUpDoneForm, FollowUpPlanForm, InteractionForm
+from kehu.engagement.models import FollowUpStatus
+from kehu.engagement.queries import FollowUpFilters, search_follow_ups
+from kehu.engagement.services import (
+    cancel_follow_up,
+    complete_follow_up,
+    log_interaction,
+    plan_follow_up,
+)
+from kehu.web.outcomes import call_service, redirect_back
+
+PAGE_SIZE = 25
 
 
 @require_POST
@@ -39,7 +55,100 @@ def log(request: HttpRequest, pk: int) -> HttpResponse:
     if logged:
         messages.success(request, _("The contact was logged."))
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        show_form_errors(request, form)
     return redirect("customers:detail", pk=pk)
+
+
+def show_form_errors(request: HttpRequest, form: forms.BaseForm) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, str(error))
+
+
+# --- call-backs (回访) ------------------------------------------------------------------------
+
+
+def require_follow_up_rights(user: User) -> None:
+    if not user.policy.can_log_interactions:
+        raise PermissionDenied(_("Your role does not make call-backs."))
+
+
+@require_GET
+def follow_up_list(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    require_follow_up_rights(user)
+    today = timezone.localdate()
+    filters = FollowUpFilters.from_params(request.GET)
+    page = Paginator(search_follow_ups(user, filters, today), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "page": page,
+        "follow_ups": list(page.object_list),
+        "filters": filters,
+        "statuses": FollowUpStatus.choices,
+        "today": today,
+        "done_form": FollowUpDoneForm(),
+        "section": "follow_ups",
+    }
+    return render(request, "engagement/follow_ups.html", context)
+
+
+@require_POST
+def plan(request: HttpRequest, pk: int) -> HttpResponse:
+    """A call-back planned by hand on the customer page."""
+    form = FollowUpPlanForm(request.POST)
+    if not form.is_valid():
+        show_form_errors(request, form)
+        return back_to_customer(request, pk)
+    outcome = call_service(
+        request,
+        plan_follow_up,
+        request.user,
+        pk,
+        due_on=form.cleaned_data["due_on"],
+        reason=form.cleaned_data["reason"],
+    )
+    if outcome.succeeded:
+        messages.success(request, _("The call-back was planned."))
+    return back_to_customer(request, pk)
+
+
+@require_POST
+def complete(request: HttpRequest, follow_up_id: int) -> HttpResponse:
+    form = FollowUpDoneForm(request.POST)
+    if not form.is_valid():
+        show_form_errors(request, form)
+        return back_to_list(request)
+    outcome = call_service(
+        request,
+        complete_follow_up,
+        request.user,
+        follow_up_id,
+        note=form.cleaned_data["note"],
+        channel=form.cleaned_data["channel"],
+    )
+    if outcome.succeeded:
+        message = (
+            _("The call-back is done and the contact was logged.")
+            if form.cleaned_data["note"].strip()
+            else _("The call-back is done.")
+        )
+        messages.success(request, message)
+    return back_to_list(request)
+
+
+@require_POST
+def cancel(request: HttpRequest, follow_up_id: int) -> HttpResponse:
+    outcome = call_service(request, cancel_follow_up, request.user, follow_up_id)
+    if outcome.succeeded:
+        messages.success(request, _("The call-back was cancelled."))
+    return back_to_list(request)
+
+
+def back_to_list(request: HttpRequest) -> HttpResponse:
+    return redirect_back(request, reverse("engagement:follow_ups"))
+
+
+def back_to_customer(request: HttpRequest, pk: int) -> HttpResponse:
+    return redirect_back(request, reverse("customers:detail", args=[pk]))

@@ -1,11 +1,16 @@
-"""Values every page's header needs: the navigation for the signed-in user's role."""
+"""Values every page's header needs: the navigation for the signed-in user's role and the
+number of unread notifications."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from kehu.accounts.notifications import unread_count
 
 
 @dataclass(frozen=True)
@@ -33,12 +38,26 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         NavItem(_("Customer pool"), reverse("customers:pool"), "pool"),
         NavItem(_("Orders"), reverse("commerce:list"), "orders"),
     ]
+    if user.policy.can_log_interactions:
+        items.append(NavItem(_("Call-backs"), reverse("engagement:follow_ups"), "follow_ups"))
     segments_url = optional_url("segments:overview")
     if segments_url and user.policy.can_manage_segments:
         items.append(NavItem(_("Segments"), segments_url, "segments"))
+        items.append(NavItem(_("Churn warnings"), reverse("segments:churn"), "churn"))
+        items.append(NavItem(_("Lifetime value"), reverse("segments:clv"), "clv"))
     import_url = optional_url("imports:start")
     if import_url and user.policy.can_import:
         items.append(NavItem(_("Import"), import_url, "import"))
     if user.policy.can_manage_settings:
         items.append(NavItem(_("Settings"), reverse("accounts:pool_settings"), "settings"))
-    return {"nav_items": items, "import_url": import_url if user.policy.can_import else ""}
+    return {
+        "nav_items": items,
+        "import_url": import_url if user.policy.can_import else "",
+        "unread_notifications": unread_counter(user),
+    }
+
+
+def unread_counter(user: object) -> Callable[[], int]:
+    """The unread count, asked of the database only when a template shows it and then only
+    once, so htmx partials and pages without the header pay nothing."""
+    return cache(lambda: unread_count(user))  # type: ignore[arg-type]

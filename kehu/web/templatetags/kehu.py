@@ -9,10 +9,13 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def sort_link(context: template.Context, field: str, label: str) -> SafeString:
-    """A column header that sorts by `field`, flipping direction when already sorted by it."""
+def sort_link(
+    context: template.Context, field: str, label: str, default: str = "-created"
+) -> SafeString:
+    """A column header that sorts by `field`, flipping direction when already sorted by it;
+    `default` is the list's order when the query string names none."""
     request = context["request"]
-    current = request.GET.get("sort", "-created")
+    current = request.GET.get("sort", default)
     target = f"-{field}" if current == field else field
     params: QueryDict = request.GET.copy()
     params["sort"] = target

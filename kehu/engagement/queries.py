@@ -1,0 +1,106 @@
+"""Reads of call-back tasks (回访), with the customers' permission layer applied.
+
+A follow-up is seen by whoever may see its customer, narrowed by role: a salesperson sees the
+ones assigned to them, a store manager those of their team, everyone who sees all customers
+sees them all. Closing one needs the same sight (`get_visible_follow_up` answers 404 otherwise).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.http import Http404
+
+from kehu.accounts.models import User
+from kehu.accounts.roles import Scope
+from kehu.customers.models import Customer
+from kehu.customers.queries import visible_customers
+from kehu.engagement.models import FollowUp, FollowUpStatus
+
+STATUS_ALL = "all"
+DUE_FILTERS = ("overdue", "today", "week")
+ASSIGNEE_ME = "me"
+
+
+def visible_follow_ups(user: User) -> QuerySet[FollowUp]:
+    if not user.is_authenticated or not user.is_active:
+        return FollowUp.objects.none()
+    scope = user.policy.scope
+    if scope == Scope.ALL:
+        return FollowUp.objects.all()
+    follow_ups = FollowUp.objects.filter(customer__in=visible_customers(user))
+    if scope == Scope.TEAM and user.team_id is not None:
+        return follow_ups.filter(Q(assignee=user) | Q(assignee__team_id=user.team_id))
+    return follow_ups.filter(assignee=user)
+
+
+def get_visible_follow_up(user: User, follow_up_id: int) -> FollowUp:
+    try:
+        return visible_follow_ups(user).select_related("customer").get(pk=follow_up_id)
+    except (FollowUp.DoesNotExist, ValueError, TypeError):
+        raise Http404("No follow-up matches the given query.") from None
+
+
+@dataclass(frozen=True)
+class FollowUpFilters:
+    """The follow-up list's filters: open ones by default, due any time, anyone's I may see."""
+
+    status: str = FollowUpStatus.OPEN
+    due: str = ""
+    assignee: str = ""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> "FollowUpFilters":
+        status = params.get("status", FollowUpStatus.OPEN)
+        due = params.get("due", "")
+        return cls(
+            status=status
+            if status in (*FollowUpStatus.values, STATUS_ALL)
+            else FollowUpStatus.OPEN,
+            due=due if due in DUE_FILTERS else "",
+            assignee=ASSIGNEE_ME if params.get("assignee") == ASSIGNEE_ME else "",
+        )
+
+    @property
+    def is_filtered(self) -> bool:
+        return self != FollowUpFilters()
+
+
+def search_follow_ups(user: User, filters: FollowUpFilters, today: date) -> QuerySet[FollowUp]:
+    """Open ones soonest due first; closed ones most recently closed first."""
+    follow_ups = visible_follow_ups(user)
+    if filters.status != STATUS_ALL:
+        follow_ups = follow_ups.filter(status=filters.status)
+    if filters.due == "overdue":
+        follow_ups = follow_ups.filter(status=FollowUpStatus.OPEN, due_on__lt=today)
+    elif filters.due == "today":
+        follow_ups = follow_ups.filter(due_on=today)
+    elif filters.due == "week":
+        follow_ups = follow_ups.filter(due_on__lte=today + timedelta(days=6))
+    if filters.assignee == ASSIGNEE_ME:
+        follow_ups = follow_ups.filter(assignee=user)
+    order = ("due_on", "pk") if filters.status == FollowUpStatus.OPEN else ("-created_at", "-pk")
+    return (
+        follow_ups.select_related("customer", "assignee")
+        .annotate(is_overdue=overdue_on(today))
+        .order_by(*order)
+    )
+
+
+def overdue_on(today: date) -> ExpressionWrapper:
+    """True for an open call-back whose due date has passed."""
+    return ExpressionWrapper(
+        Q(status=FollowUpStatus.OPEN, due_on__lt=today), output_field=BooleanField()
+    )
+
+
+def open_follow_ups_of(customer: Customer, today: date) -> list[FollowUp]:
+    """The customer's open call-backs, for the customer page (who may see the customer may see
+    who is calling them back)."""
+    return list(
+        FollowUp.objects.filter(customer=customer, status=FollowUpStatus.OPEN)
+        .select_related("assignee")
+        .annotate(is_overdue=overdue_on(today))
+        .order_by("due_on", "pk")
+    )
