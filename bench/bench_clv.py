@@ -1,8 +1,16 @@
-"""BG/NBD fitting and prediction: kehu.analytics against lifetimes.BetaGeoFitter.
+"""CLV model fits: kehu.analytics against lifetimes (and pymc-marketing's MAP fit if installed).
 
-Customers are drawn from the BG/NBD model with the published CDNOW parameters (ages spread over
-10-60 weeks); both libraries fit the same arrays from the same start. Sizes 100k and 1M;
-`KEHU_BENCH_SCALE=0.05` shrinks them for a quick try. Timings are warm (imports done first).
+BG/NBD: customers drawn from the model with the published CDNOW parameters (ages spread over
+10-60 weeks), at 100k and 1M customers. Pareto/NBD and Gamma-Gamma (report only): 100k
+customers drawn from those models with their CDNOW parameters. Every library fits the same
+arrays with its default settings; only the fit call is timed, warm (imports and a small fit
+done first), best of up to three runs, and each log-likelihood is the library's own
+likelihood function at its own fitted parameters. `KEHU_BENCH_SCALE=0.05` shrinks the sizes
+for a quick try.
+
+pymc-marketing is not a kehu dependency (its numba caps numpy below the version kehu locks):
+install it into the environment that runs the bench to get its row. Its priors are set flat
+(HalfFlat) so that its MAP is the maximum-likelihood fit the other rows compute.
 """
 
 import os
@@ -13,12 +21,23 @@ from typing import Any
 import numpy as np
 
 SIZES = (100_000, 1_000_000)
+OTHER_MODELS_SIZE = 100_000
 TRUTH = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+PARETO_TRUTH = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
+SPEND_TRUTH = {"p": 6.25, "q": 3.74, "gamma": 15.44}
 HORIZON = 13.0
+BGNBD_NAMES = ("r", "alpha", "a", "b")
+PARETO_NAMES = ("r", "alpha", "s", "beta")
+
+Row = dict[str, Any] | None
 
 
 def scale() -> float:
     return float(os.environ.get("KEHU_BENCH_SCALE", "1.0"))
+
+
+def scaled(size: int) -> int:
+    return max(int(size * scale()), 1_000)
 
 
 def simulate(size: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -40,13 +59,43 @@ def simulate(size: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return x, t_x, age
 
 
+def simulate_pareto_nbd(size: int, seed: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, t_x, T): Poisson purchases until an exponential death, ages 10-60 periods."""
+    random = np.random.default_rng(seed)
+    rate = random.gamma(PARETO_TRUTH["r"], 1 / PARETO_TRUTH["alpha"], size)
+    death_rate = random.gamma(PARETO_TRUTH["s"], 1 / PARETO_TRUTH["beta"], size)
+    age = random.uniform(10, 60, size)
+    observed = np.minimum(random.exponential(1 / death_rate), age)
+    x = random.poisson(rate * observed).astype(float)
+    # Given x purchases on [0, observed], the last one is the maximum of x uniforms.
+    t_x = np.where(x > 0, observed * random.random(size) ** (1 / np.maximum(x, 1)), 0.0)
+    return x, t_x, age
+
+
+def simulate_spend(size: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Repeat buyers' (x, mean order value): ν ~ Gamma(q, γ), each order ~ Gamma(p, ν)."""
+    x, _, _ = simulate(size, seed)
+    x = x[x > 0]
+    random = np.random.default_rng(seed)
+    order_scale = 1 / random.gamma(SPEND_TRUTH["q"], 1 / SPEND_TRUTH["gamma"], len(x))
+    return x, random.gamma(SPEND_TRUTH["p"] * x, order_scale) / x
+
+
 def timed(action: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = action()
-    return time.perf_counter() - start, result
+    """The best of up to three runs, as long as they take under two seconds together.
+
+    The minimum is the least disturbed by whatever else the machine is doing; the slow fits
+    (over a second) run once, so they are if anything favoured by noise, not penalised.
+    """
+    seconds: list[float] = []
+    while len(seconds) < 3 and sum(seconds) < 2.0:
+        start = time.perf_counter()
+        result = action()
+        seconds.append(time.perf_counter() - start)
+    return min(seconds), result
 
 
-def kehu_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> dict[str, Any]:
+def kehu_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> Row:
     from kehu.analytics import BetaGeoModel
 
     fit_seconds, model = timed(lambda: BetaGeoModel().fit(x, t_x, age))
@@ -64,7 +113,7 @@ def kehu_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> dict[str, Any]:
     }
 
 
-def lifetimes_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> dict[str, Any] | None:
+def lifetimes_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> Row:
     try:
         from lifetimes import BetaGeoFitter
     except ImportError:
@@ -78,7 +127,7 @@ def lifetimes_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> dict[str, 
     )
     # lifetimes stores its objective on rescaled times; evaluate its own likelihood function at
     # its fitted parameters on the original data instead.
-    log_params = np.log([model.params_[name] for name in ("r", "alpha", "a", "b")])
+    log_params = np.log([model.params_[name] for name in BGNBD_NAMES])
     weights = np.ones(len(x))
     total = -BetaGeoFitter._negative_log_likelihood(log_params, x, t_x, age, weights, 0) * len(x)
     return {
@@ -89,33 +138,150 @@ def lifetimes_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> dict[str, 
     }
 
 
-def main() -> None:
-    # Warm the imports both libraries use.
-    import scipy.optimize
-    import scipy.special  # noqa: F401
+def pymc_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> Row:
+    """pymc-marketing's BetaGeoModel, MAP fit with flat priors (so the MAP is the MLE)."""
+    try:
+        import pandas
+        from pymc_extras.prior import Prior
+        from pymc_marketing.clv import BetaGeoModel as PymcBetaGeoModel
+    except ImportError:
+        return None
+    data = pandas.DataFrame(
+        {"customer_id": np.arange(len(x)), "frequency": x, "recency": t_x, "T": age}
+    )
 
-    kehu_row(*simulate(2_000))
+    def fit() -> tuple[Any, Any]:
+        model = PymcBetaGeoModel(model_config={name: Prior("HalfFlat") for name in BGNBD_NAMES})
+        return model, model.fit(data, method="map", progressbar=False)
+
+    fit_seconds, (model, fitted) = timed(fit)
+    predict_seconds, _ = timed(
+        lambda: (
+            model.expected_probability_alive(data),
+            model.expected_purchases(data, future_t=HORIZON),
+        )
+    )
+    params = {name: float(fitted.posterior[name].values.ravel()[0]) for name in BGNBD_NAMES}
+    # With flat priors and no Jacobian the model's log-density is its log-likelihood.
+    log_density = model.model.compile_logp(jacobian=False)
+    point = {
+        variable.name: np.log(params[variable.name.removesuffix("_log__")])
+        for variable in model.model.value_vars
+    }
+    return {
+        "fit": fit_seconds,
+        "predict": predict_seconds,
+        "log_likelihood": float(log_density(point)),
+        "params": params,
+    }
+
+
+def kehu_pareto_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> Row:
+    from kehu.analytics import ParetoNBDModel
+
+    fit_seconds, model = timed(lambda: ParetoNBDModel().fit(x, t_x, age))
+    return {"fit": fit_seconds, "log_likelihood": model.log_likelihood_, "params": model.params_}
+
+
+def lifetimes_pareto_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> Row:
+    try:
+        from lifetimes import ParetoNBDFitter
+    except ImportError:
+        return None
+    fit_seconds, model = timed(lambda: ParetoNBDFitter().fit(x, t_x, age))
+    params = [model.params_[name] for name in PARETO_NAMES]
+    total = float(ParetoNBDFitter._conditional_log_likelihood(params, x, t_x, age).sum())
+    return {"fit": fit_seconds, "log_likelihood": total, "params": model.params_.to_dict()}
+
+
+def kehu_spend_row(x: np.ndarray, value: np.ndarray) -> Row:
+    from kehu.analytics import GammaGammaModel
+
+    fit_seconds, model = timed(lambda: GammaGammaModel().fit(x, value))
+    return {"fit": fit_seconds, "log_likelihood": model.log_likelihood_, "params": model.params_}
+
+
+def lifetimes_spend_row(x: np.ndarray, value: np.ndarray) -> Row:
+    try:
+        from lifetimes import GammaGammaFitter
+    except ImportError:
+        return None
+    fit_seconds, model = timed(lambda: GammaGammaFitter().fit(x, value))
+    params = {"p": model.params_["p"], "q": model.params_["q"], "gamma": model.params_["v"]}
+    log_params = np.log(list(params.values()))
+    mean = -GammaGammaFitter._negative_log_likelihood(log_params, x, value, np.ones(len(x)), 0)
+    return {"fit": fit_seconds, "log_likelihood": mean * len(x), "params": params}
+
+
+def bgnbd_table() -> dict[int, dict[str, float]]:
+    """Print the BG/NBD table; return each size's fit seconds by library."""
+    rows = (("kehu", kehu_row), ("lifetimes", lifetimes_row), ("pymc-marketing MAP", pymc_row))
+    for _, row in rows:  # warm imports and one-time set-up (pymc-marketing compiles its graph)
+        row(*simulate(2_000))
     print("| customers | library | fit (s) | predict (s) | log-likelihood | r | alpha | a | b |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    fits: dict[int, dict[str, float]] = {}
     for size in SIZES:
-        customers = max(int(size * scale()), 1_000)
+        customers = scaled(size)
         data = simulate(customers)
-        for label, row in (("kehu", kehu_row(*data)), ("lifetimes", lifetimes_row(*data))):
-            if row is None:
-                print(f"| {customers:,} | {label} | not installed | | | | | | |")
+        for label, row in rows:
+            result = row(*data)
+            if result is None:
+                print(f"| {customers:,} | {label} | not installed | | | | | | |", flush=True)
                 continue
-            params = row["params"]
+            fits.setdefault(customers, {})[label] = result["fit"]
+            params = result["params"]
             print(
-                f"| {customers:,} | {label} | {row['fit']:.2f} | {row['predict']:.2f} | "
-                f"{row['log_likelihood']:.1f} | {params['r']:.4f} | {params['alpha']:.4f} | "
-                f"{params['a']:.4f} | {params['b']:.4f} |",
+                f"| {customers:,} | {label} | {result['fit']:.2f} | {result['predict']:.2f} | "
+                f"{result['log_likelihood']:.2f} | "
+                + " | ".join(f"{params[name]:.4f}" for name in BGNBD_NAMES)
+                + " |",
                 flush=True,
             )
-    print(
-        "\nBoth fit the same arrays. kehu computes the gamma/beta terms once per distinct "
-        "frequency, fits log-parameters by L-BFGS-B with an analytic gradient, and takes "
-        "standard errors from a Hessian of that gradient (included in its fit time)."
+    return fits
+
+
+def other_models_table() -> None:
+    """Pareto/NBD and Gamma-Gamma fits, kehu against lifetimes (report only)."""
+    customers = scaled(OTHER_MODELS_SIZE)
+    purchases = simulate_pareto_nbd(customers)
+    spend = simulate_spend(customers)
+    cases = (
+        ("Pareto/NBD", purchases, PARETO_NAMES, kehu_pareto_row, lifetimes_pareto_row),
+        ("Gamma-Gamma", spend, ("p", "q", "gamma"), kehu_spend_row, lifetimes_spend_row),
     )
+    print("\n| model | customers | library | fit (s) | log-likelihood | parameters |")
+    print("|---|---:|---|---:|---:|---|")
+    for model, data, names, kehu, lifetimes in cases:
+        for label, row in (("kehu", kehu), ("lifetimes", lifetimes)):
+            row(*(column[:2_000] for column in data))  # warm
+            result = row(*data)
+            if result is None:
+                print(f"| {model} | {len(data[0]):,} | {label} | not installed | | |")
+                continue
+            params = ", ".join(f"{name} {result['params'][name]:.4f}" for name in names)
+            print(
+                f"| {model} | {len(data[0]):,} | {label} | {result['fit']:.2f} | "
+                f"{result['log_likelihood']:.2f} | {params} |",
+                flush=True,
+            )
+
+
+def main() -> None:
+    fits = bgnbd_table()
+    for customers, seconds in fits.items():
+        if "lifetimes" in seconds:
+            ratio = seconds["lifetimes"] / seconds["kehu"]
+            print(
+                f"\nBG/NBD, {customers:,} customers: kehu fits {ratio:.0f}x faster than lifetimes."
+            )
+    print(
+        "\nkehu computes the gamma/beta terms once per distinct frequency, the dropout mixture "
+        "for repeat buyers only, fits log-parameters by L-BFGS-B with an analytic gradient, and "
+        "takes standard errors from the analytic Hessian (included in its fit time). "
+        "pymc-marketing's fit time includes building and compiling its model."
+    )
+    other_models_table()
 
 
 if __name__ == "__main__":

@@ -12,27 +12,19 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 
+from kehu.analytics._bgnbd_fit import BetaGeoFitData
 from kehu.analytics._fitting import (
     FloatArray,
     NotFittedError,
     as_vector,
     check_purchase_history,
     distinct_rows,
+    frequency_levels,
     maximise,
     standard_errors,
 )
 
 BGNBD_PARAMETERS: tuple[str, ...] = ("r", "alpha", "a", "b")
-
-
-def _levels(x: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
-    """The distinct frequencies and each customer's index into them.
-
-    Every gamma, beta and digamma term depends on x only, and x takes few values (tens, even
-    for millions of customers), so those terms are computed once per value and gathered.
-    """
-    values, inverse = np.unique(x, return_inverse=True)
-    return values, inverse
 
 
 def bgnbd_log_likelihood(
@@ -44,12 +36,12 @@ def bgnbd_log_likelihood(
 ) -> FloatArray:
     """Each customer's log-likelihood, in log space (gammaln, betaln and logaddexp).
 
-    ``levels`` is ``_levels(x)``, passed by the optimiser so that it is computed once.
+    ``levels`` is ``frequency_levels(x)``, passed by the optimiser so that it is computed once.
     """
     from scipy.special import betaln, gammaln
 
     r, alpha, a, b = params
-    values, inverse = _levels(x) if levels is None else levels
+    values, inverse = frequency_levels(x) if levels is None else levels
     per_level = gammaln(r + values) - gammaln(r) + betaln(a, b + values) - betaln(a, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         dropout_level = np.where(values > 0, np.log(a) - np.log(b + values - 1), -np.inf)
@@ -75,7 +67,7 @@ def bgnbd_gradient(
     from scipy.special import digamma
 
     r, alpha, a, b = params
-    values, inverse = _levels(x) if levels is None else levels
+    values, inverse = frequency_levels(x) if levels is None else levels
     with np.errstate(invalid="ignore", divide="ignore"):
         dropout_level = np.where(values > 0, np.log(a) - np.log(b + values - 1), -np.inf)
         inverse_b = np.where(values > 0, 1 / (b + values - 1), 0.0)
@@ -96,58 +88,26 @@ def bgnbd_gradient(
     return np.vstack([d_r, d_alpha, d_a, d_b])
 
 
-class _FitData:
-    """The fitting data with everything that does not depend on the parameters precomputed."""
+def _purchases_if_alive(
+    params: tuple[float, float, float, float], x: FloatArray, age: FloatArray, horizon: FloatArray
+) -> FloatArray:
+    """(a+b+x−1)/(a−1)·[1 − ((α+T)/(α+T+t))^(r+x)·2F1(r+x, b+x; a+b+x−1; z)], z = t/(α+T+t).
 
-    def __init__(self, x: FloatArray, t_x: FloatArray, T: FloatArray, weights: FloatArray):
-        self.x, self.t_x, self.T, self.weights = x, t_x, T, weights
-        self.values, self.inverse = _levels(x)
-        # Sums of per-value terms over customers are dot products with these counts.
-        self.level_weights = np.bincount(self.inverse, weights=weights).astype(np.float64)
-        self.size = float(np.sum(weights))
-        self.weighted_rate_x = weights * x
+    Equation 10 of the paper without its P(alive) factor. Euler's transformation 2F1(A, B; C; z)
+    = (1−z)^(C−A−B)·2F1(C−A, C−B; C; z), with 1 − z = (α+T)/(α+T+t), turns the product into
+    ((α+T)/(α+T+t))^(a−1)·2F1(a+b−1−r, a−1; a+b+x−1; z): the direct form overflows to 0·∞
+    (NaN) for frequent buyers over long horizons, this one has no parameter growing with x.
+    """
+    from scipy.special import hyp2f1
 
-    def value_and_gradient(self, params: FloatArray) -> tuple[float, FloatArray]:
-        """Σ w·log-likelihood and its derivatives by r, α, a, b, in one pass over customers."""
-        from scipy.special import betaln, digamma, gammaln
-
-        r, alpha, a, b = params
-        values, inverse, weights = self.values, self.inverse, self.weights
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dropout_level = np.where(values > 0, np.log(a) - np.log(b + values - 1), -np.inf)
-            inverse_b = np.where(values > 0, 1 / (b + values - 1), 0.0)
-        per_level = gammaln(r + values) - gammaln(r) + betaln(a, b + values) - betaln(a, b)
-        rate = r + self.x
-        log_age = np.log(alpha + self.T)
-        log_recency = np.log(alpha + self.t_x)
-        still_alive = -rate * log_age
-        dropped = dropout_level[inverse] - rate * log_recency
-        mixture = np.logaddexp(still_alive, dropped)
-        weight = np.exp(dropped - mixture)
-        total = (
-            float(per_level @ self.level_weights)
-            + self.size * r * np.log(alpha)
-            + float(weights @ mixture)
-        )
-        weighted = weight * weights
-        alive_weighted = weights - weighted
-        d_a_level = digamma(a + b) - digamma(a + b + values)
-        d_r = (
-            float((digamma(r + values) - digamma(r)) @ self.level_weights)
-            + self.size * np.log(alpha)
-            - float(alive_weighted @ log_age)
-            - float(weighted @ log_recency)
-        )
-        d_alpha = self.size * r / alpha - float(
-            (rate * alive_weighted) @ (1 / (alpha + self.T))
-            + (rate * weighted) @ (1 / (alpha + self.t_x))
-        )
-        d_a = float(d_a_level @ self.level_weights) + float(np.sum(weighted)) / a
-        weight_by_level = np.bincount(inverse, weights=weighted, minlength=len(values))
-        d_b = float((digamma(b + values) - digamma(b) + d_a_level) @ self.level_weights) - float(
-            weight_by_level @ inverse_b
-        )
-        return total, np.array([d_r, d_alpha, d_a, d_b])
+    r, alpha, a, b = params
+    log_ratio = -np.log1p(horizon / (alpha + age))
+    z = horizon / (alpha + age + horizon)
+    power = (a - 1) * log_ratio
+    series = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+    bracket = -np.expm1(power) - np.exp(power) * (series - 1)
+    result: FloatArray = (a + b + x - 1) / (a - 1) * bracket
+    return result
 
 
 class BetaGeoModel:
@@ -179,10 +139,10 @@ class BetaGeoModel:
         history = check_purchase_history(frequency, recency, T, for_fitting=True)
         (x, t_x, age), weights = distinct_rows(*history)
 
-        data = _FitData(x, t_x, age, weights)
+        data = BetaGeoFitData(x, t_x, age, weights)
 
         def log_likelihood(params: FloatArray) -> FloatArray:
-            return bgnbd_log_likelihood(params, x, t_x, age, (data.values, data.inverse))
+            return bgnbd_log_likelihood(params, x, t_x, age, data.levels)
 
         params, total = maximise(
             log_likelihood,
@@ -191,7 +151,7 @@ class BetaGeoModel:
             penalizer=self.penalizer,
             value_and_gradient=data.value_and_gradient,
         )
-        errors = standard_errors(log_likelihood, params, weights, data.value_and_gradient)
+        errors = standard_errors(log_likelihood, params, weights, hessian_of=data.hessian)
         self.params_ = dict(zip(BGNBD_PARAMETERS, (float(value) for value in params), strict=True))
         self.standard_errors_ = dict(
             zip(BGNBD_PARAMETERS, (float(value) for value in errors), strict=True)
@@ -213,34 +173,28 @@ class BetaGeoModel:
     def probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """P(the customer is still alive at T) given their history; 1 without repeat purchases."""
         x, t_x, age = check_purchase_history(frequency, recency, T, for_fitting=False)
-        return 1.0 / (1.0 + np.exp(self._log_dropout_odds(x, t_x, age)))
+        return self._probability_alive(x, t_x, age)
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """Expected number of purchases in the next ``t`` periods given each customer's history."""
-        from scipy.special import hyp2f1
-
-        r, alpha, a, b = self._params()
         x, t_x, age = check_purchase_history(frequency, recency, T, for_fitting=False)
         horizon = as_vector(t, "t")
         if np.any(horizon < 0):
             raise ValueError("t must be 0 or more periods.")
-        with np.errstate(divide="ignore"):
-            log_ratio = (r + x) * (np.log(alpha + age) - np.log(alpha + age + horizon))
-        z = horizon / (alpha + age + horizon)
-        bracket = 1.0 - np.exp(log_ratio) * hyp2f1(r + x, b + x, a + b + x - 1, z)
-        numerator = (a + b + x - 1) / (a - 1) * bracket
-        result: FloatArray = numerator / (1.0 + np.exp(self._log_dropout_odds(x, t_x, age)))
+        purchases_if_alive = _purchases_if_alive(self._params(), x, age, horizon)
+        result: FloatArray = purchases_if_alive * self._probability_alive(x, t_x, age)
         return result
 
     def expected_purchases_new_customer(self, t: Any) -> FloatArray:
         """Expected purchases in ``t`` periods of a customer picked at random at their start."""
-        from scipy.special import hyp2f1
-
-        r, alpha, a, b = self._params()
         horizon = as_vector(t, "t")
-        ratio = alpha / (alpha + horizon)
-        z = horizon / (alpha + horizon)
-        result: FloatArray = (a + b - 1) / (a - 1) * (1 - ratio**r * hyp2f1(r, b, a + b - 1, z))
+        zero = np.zeros(1)
+        return _purchases_if_alive(self._params(), zero, zero, horizon)
+
+    def _probability_alive(self, x: FloatArray, t_x: FloatArray, age: FloatArray) -> FloatArray:
+        """1 / (1 + e^odds): odds past ~709 overflow e^odds to inf, which rightly gives 0."""
+        with np.errstate(over="ignore"):
+            result: FloatArray = 1.0 / (1.0 + np.exp(self._log_dropout_odds(x, t_x, age)))
         return result
 
     def _log_dropout_odds(self, x: FloatArray, t_x: FloatArray, age: FloatArray) -> FloatArray:

@@ -294,13 +294,19 @@ def customer_lifetime_value(
     [20.0]
     """
     value = as_vector(average_value, "average_value")
+    customers = len(as_vector(frequency, "frequency"))
+    if len(value) not in (1, customers):
+        raise ValueError(
+            f"average_value must have one value per customer ({len(value)} values for "
+            f"{customers} customers) or a single value for all."
+        )
     if steps < 1:
         raise ValueError("steps must be 1 or more.")
     if step_length <= 0:
         raise ValueError("step_length must be positive.")
     if discount_rate <= -1:
         raise ValueError("discount_rate must be greater than -1.")
-    total = np.zeros_like(value)
+    total = np.zeros(customers)
     previous = model.expected_purchases(0.0, frequency, recency, T)
     for step in range(1, steps + 1):
         current = model.expected_purchases(step * step_length, frequency, recency, T)

@@ -126,6 +126,8 @@ def test_predictions_refuse_to_run_before_fit():
         ([0, 2], [1.0, 1.0], [2.0, 2.0], "recency must be 0"),
         ([1, 2], [1.0, 1.0], [2.0], "same length"),
         ([1, float("nan")], [1.0, 1.0], [2.0, 2.0], "frequency contains missing"),
+        ([1, 2], [1.0, 1.0], [2.0, float("inf")], "T contains missing or infinite"),
+        ([1, 0], [1.0, 0.0], [2.0, -1.0], r"T \(time since the first purchase\) must be 0 or more"),
     ],
 )
 def test_degenerate_input_raises_a_clear_error(frequency, recency, age, message):
@@ -146,7 +148,8 @@ def test_penalizer_shrinks_the_parameters():
 def test_analytic_gradient_matches_finite_differences():
     from scipy.optimize import approx_fprime
 
-    from kehu.analytics._bgnbd import _FitData, bgnbd_gradient, bgnbd_log_likelihood
+    from kehu.analytics._bgnbd import bgnbd_gradient, bgnbd_log_likelihood
+    from kehu.analytics._bgnbd_fit import BetaGeoFitData
 
     x = np.array([0.0, 1.0, 3.0, 7.0, 1.0])
     t_x = np.array([0.0, 2.0, 5.0, 9.0, 10.0])
@@ -163,6 +166,58 @@ def test_analytic_gradient_matches_finite_differences():
 
     np.testing.assert_allclose(bgnbd_gradient(params, x, t_x, age), numeric, atol=1e-5)
     weights = np.array([1.0, 2.0, 1.0, 3.0, 1.0])
-    total, gradient = _FitData(x, t_x, age, weights).value_and_gradient(params)
+    total, gradient = BetaGeoFitData(x, t_x, age, weights).value_and_gradient(params)
     assert total == pytest.approx(bgnbd_log_likelihood(params, x, t_x, age) @ weights)
     np.testing.assert_allclose(gradient, numeric @ weights, atol=1e-4)
+
+
+def test_fitting_on_distinct_rows_with_counts_gives_the_fit_on_every_row():
+    from kehu.analytics._fitting import distinct_rows
+
+    x, t_x, age = (np.round(column, 1) for column in simulate_bgnbd(3_000, 0.5, 3.0, 1.2, 3.5, 5))
+    x, t_x, age = (np.tile(column, 4) for column in (x, t_x, age))
+
+    (distinct_x, _, _), counts = distinct_rows(x, t_x, age)
+    model = BetaGeoModel().fit(x, t_x, age)
+    first = BetaGeoModel().fit(x[:3_000], t_x[:3_000], age[:3_000])
+
+    # Every row appears four times, so the fit runs on at most a quarter of the rows.
+    assert len(distinct_x) <= 3_000 and counts.sum() == 12_000
+    assert model.log_likelihood_ == pytest.approx(4 * first.log_likelihood_, rel=1e-9)
+    for name, value in first.params_.items():
+        assert model.params_[name] == pytest.approx(value, rel=1e-4)
+
+
+def test_frequency_levels_match_numpy_unique():
+    from kehu.analytics._fitting import frequency_levels
+
+    for x in (np.array([3.0, 0.0, 3.0, 7.0, 1.0]), np.array([2.5, 0.0, 2.5]), np.array([1e9, 0.0])):
+        values, inverse = frequency_levels(x)
+        expected_values, expected_inverse = np.unique(x, return_inverse=True)
+
+        assert values.tolist() == expected_values.tolist()
+        assert inverse.tolist() == expected_inverse.tolist()
+        assert values[inverse].tolist() == x.tolist()
+
+
+def test_analytic_hessian_matches_finite_differences_of_the_gradient():
+    from kehu.analytics._bgnbd_fit import BetaGeoFitData
+
+    x = np.array([0.0, 1.0, 3.0, 7.0, 1.0, 0.0])
+    t_x = np.array([0.0, 2.0, 5.0, 9.0, 10.0, 0.0])
+    age = np.array([10.0, 10.0, 12.0, 9.0, 10.0, 4.0])
+    data = BetaGeoFitData(x, t_x, age, np.array([1.0, 2.0, 1.0, 3.0, 1.0, 2.0]))
+    params = np.array([0.3, 4.0, 0.8, 2.4])
+    numeric = np.empty((4, 4))
+    for column in range(4):
+        step = np.zeros(4)
+        step[column] = 1e-6 * params[column]
+        change = (
+            data.value_and_gradient(params + step)[1] - data.value_and_gradient(params - step)[1]
+        )
+        numeric[:, column] = change / (2 * step[column])
+
+    hessian = data.hessian(params)
+
+    np.testing.assert_allclose(hessian, hessian.T)
+    np.testing.assert_allclose(hessian, numeric, rtol=1e-5, atol=1e-6)

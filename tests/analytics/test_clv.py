@@ -218,6 +218,16 @@ def test_clv_refuses_bad_settings():
         customer_lifetime_value(SteadyModel(), [1], [1.0], [2.0], [10.0], discount_rate=-1)
     with pytest.raises(ValueError, match="average_value contains missing"):
         customer_lifetime_value(SteadyModel(), [1], [1.0], [2.0], [float("nan")])
+    with pytest.raises(ValueError, match=r"one value per customer \(2 values for 3 customers\)"):
+        customer_lifetime_value(SteadyModel(), [1, 0, 2], [1.0, 0.0, 2.0], [2.0] * 3, [1.0, 2.0])
+
+
+def test_clv_spreads_a_single_average_value_over_every_customer():
+    value = customer_lifetime_value(
+        SteadyModel(), [1, 0], [1.0, 0.0], [2.0, 2.0], [10.0], steps=2, discount_rate=0.0
+    )
+
+    assert value.tolist() == [20.0, 20.0]
 
 
 def test_cdnow_clv_matches_lifetimes():

@@ -87,8 +87,42 @@ def test_predictions_refuse_to_run_before_fit():
         ([2, 1, 3], [10.0, -4.0, 5.0], "zero or negative"),
         ([2, 1, 3], [10.0, 10.0, 10.0], "same average order value"),
         ([2, 1], [10.0], "same length"),
+        ([2, -1], [10.0, 5.0], "whole numbers"),
+        ([2, 1.5], [10.0, 5.0], "whole numbers"),
+        ([2, 1], [10.0, float("inf")], "monetary_value contains missing or infinite"),
+        ([2, 1], [10.0, float("nan")], "monetary_value contains missing or infinite"),
     ],
 )
 def test_degenerate_input_raises_a_clear_error(frequency, value, message):
     with pytest.raises(ValueError, match=message):
         GammaGammaModel().fit(frequency, value)
+
+
+def test_analytic_gradient_matches_finite_differences():
+    from scipy.optimize import approx_fprime
+
+    from kehu.analytics._gammagamma import _SpendFitData, gamma_gamma_log_likelihood
+
+    x = np.array([1.0, 2.0, 5.0, 1.0])
+    zbar = np.array([10.0, 35.5, 12.25, 3.0])
+    weights = np.array([1.0, 2.0, 1.0, 3.0])
+    params = np.array([6.0, 3.5, 15.0])
+
+    total, gradient = _SpendFitData(x, zbar, weights).value_and_gradient(params)
+
+    assert total == pytest.approx(weights @ gamma_gamma_log_likelihood(params, x, zbar))
+    numeric = approx_fprime(
+        params, lambda point: weights @ gamma_gamma_log_likelihood(point, x, zbar), 1e-7
+    )
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-5)
+
+
+def test_expected_average_value_refuses_what_it_cannot_average():
+    model = GammaGammaModel()
+    model.params_ = {"p": 6.25, "q": 0.9, "gamma": 15.44}
+    with pytest.raises(ValueError, match="infinite when q <= 1"):
+        model.expected_average_value([1], [10.0])
+
+    model.params_["q"] = 3.74
+    with pytest.raises(ValueError, match="zero or negative"):
+        model.expected_average_value([2, 1], [10.0, -3.0])

@@ -111,3 +111,34 @@ def test_predictions_refuse_to_run_before_fit():
 def test_degenerate_input_raises_a_clear_error(frequency, recency, age, message):
     with pytest.raises(ValueError, match=message):
         ParetoNBDModel().fit(frequency, recency, age)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "z", "expected"),
+    [
+        # Reference values from mpmath at 50 digits; scipy's own 2F1 gives NaN, inf, NaN here.
+        (503.5, 3.0, 29.3 / 30, 11.063340411157352),
+        (2002.4, 2002.0, 0.4, 1022.1623527754263),
+        (205.66, 1.0131, 0.99994085, 6.7854538008386325),
+        (1.3, 0.8, 0.5, 0.29194928718618611),
+    ],
+)
+def test_log_hypergeometric_term_is_right_where_scipy_overflows(first, second, z, expected):
+    from kehu.analytics._paretonbd import _log_hyp2f1_next
+
+    assert _log_hyp2f1_next(first, second, z) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_frequent_buyer_who_stopped_early_gets_finite_predictions():
+    model = ParetoNBDModel()
+    model.params_ = {"r": 1.5, "alpha": 30.0, "s": 2.0, "beta": 0.7}
+
+    alive = model.probability_alive([500, 2000], [0.5, 3.0], [0.5, 80.0])
+    expected = model.expected_purchases(52.0, [500, 2000], [0.5, 3.0], [0.5, 80.0])
+
+    assert np.all(np.isfinite(model.log_likelihood([500, 2000], [0.5, 3.0], [0.5, 80.0])))
+    # Bought on the last day: surely alive; stopped 77 weeks ago after 2,000 purchases: gone.
+    assert alive[0] == pytest.approx(1.0) and alive[1] < 1e-6
+    # Alive for sure, so (r+x)(β+T)/((α+T)(s−1))·[1 − ((β+T)/(β+T+t))^(s−1)] with s = 2.
+    assert expected[0] == pytest.approx(501.5 * 1.2 / 30.5 * (1 - 1.2 / 53.2), rel=1e-9)
+    assert 0 <= expected[1] < 1e-3
