@@ -5,20 +5,32 @@ BG/NBD: customers drawn from the model with the published CDNOW parameters (ages
 customers drawn from those models with their CDNOW parameters. Every library fits the same
 arrays with its default settings; only the fit call is timed, warm (imports and a small fit
 done first), best of up to three runs, and each log-likelihood is the library's own
-likelihood function at its own fitted parameters. `KEHU_BENCH_SCALE=0.05` shrinks the sizes
+likelihood function at its own fitted parameters (pymc-marketing's: kehu's function at pymc's
+parameters, its own log-density checked against it). `KEHU_BENCH_SCALE=0.05` shrinks the sizes
 for a quick try.
 
-pymc-marketing is not a kehu dependency (its numba caps numpy below the version kehu locks):
-install it into the environment that runs the bench to get its row. Its priors are set flat
-(HalfFlat) so that its MAP is the maximum-likelihood fit the other rows compute.
+pymc-marketing cannot be a kehu dependency (its numba caps numpy below the version kehu locks),
+so the bench installs it once into a virtual environment of its own, var/bench-venvs/pymc
+(timed apart and counted in no fit), and fits there with bench/pymc_worker.py on the same
+arrays, passed in a temporary .npz. Without a network the row says why it is missing. Its
+priors are set flat (HalfFlat) so that its MAP is the maximum-likelihood fit the other rows
+compute. pymc_worker imports this module for `timed` and the constants: keep its module-level
+imports to the standard library and numpy (no kehu, no Django).
 """
 
+import functools
+import json
 import os
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench._workers import RESULT_MARK, ROOT
 
 SIZES = (100_000, 1_000_000)
 OTHER_MODELS_SIZE = 100_000
@@ -28,8 +40,12 @@ SPEND_TRUTH = {"p": 6.25, "q": 3.74, "gamma": 15.44}
 HORIZON = 13.0
 BGNBD_NAMES = ("r", "alpha", "a", "b")
 PARETO_NAMES = ("r", "alpha", "s", "beta")
+PYMC_PATH = "var/bench-venvs/pymc"
+PYMC_VENV = ROOT / PYMC_PATH
+PYMC_REQUIREMENT = "pymc-marketing"
 
-Row = dict[str, Any] | None
+Row = dict[str, Any] | str | None
+"""A row's results; None when its library is not importable, or the cell text saying why not."""
 
 
 def scale() -> float:
@@ -138,42 +154,100 @@ def lifetimes_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> Row:
     }
 
 
-def pymc_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> Row:
-    """pymc-marketing's BetaGeoModel, MAP fit with flat priors (so the MAP is the MLE)."""
+class PymcUnavailable(Exception):
+    """pymc-marketing's environment could not be set up; the message says why."""
+
+
+def setup_step(command: list[str], doing: str) -> None:
     try:
-        import pandas
-        from pymc_extras.prior import Prior
-        from pymc_marketing.clv import BetaGeoModel as PymcBetaGeoModel
-    except ImportError:
-        return None
-    data = pandas.DataFrame(
-        {"customer_id": np.arange(len(x)), "frequency": x, "recency": t_x, "T": age}
-    )
+        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    except OSError as error:
+        raise PymcUnavailable(f"{doing}: {error}") from error
+    if completed.returncode != 0:
+        lines = (completed.stderr or completed.stdout).strip().splitlines() or ["no message"]
+        raise PymcUnavailable(f"{doing} failed: {lines[-1].strip()}")
 
-    def fit() -> tuple[Any, Any]:
-        model = PymcBetaGeoModel(model_config={name: Prior("HalfFlat") for name in BGNBD_NAMES})
-        return model, model.fit(data, method="map", progressbar=False)
 
-    fit_seconds, (model, fitted) = timed(fit)
-    predict_seconds, _ = timed(
-        lambda: (
-            model.expected_probability_alive(data),
-            model.expected_purchases(data, future_t=HORIZON),
+def pymc_environment() -> tuple[Path, str]:
+    """var/bench-venvs/pymc's python, made on first use; and whether it was reused or made.
+
+    pymc-marketing cannot go into kehu's lock, so it gets a virtual environment of its own,
+    created with the project's Python and uv (as `make install` does) and kept for later runs.
+    """
+    python = PYMC_VENV / "bin" / "python"
+    if python.exists() and pymc_importable(python):
+        return python, "reused"
+    try:
+        base = subprocess.run(
+            [ROOT / "scripts" / "find-python.sh"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise PymcUnavailable(f"no Python found by scripts/find-python.sh ({error})") from error
+    if not python.exists():
+        setup_step(
+            [base, "-m", "uv", "venv", "--python", base, str(PYMC_VENV)], "uv venv " + PYMC_PATH
         )
+    setup_step(
+        [base, "-m", "uv", "pip", "install", "--python", str(python), PYMC_REQUIREMENT],
+        "uv pip install " + PYMC_REQUIREMENT,
     )
-    params = {name: float(fitted.posterior[name].values.ravel()[0]) for name in BGNBD_NAMES}
-    # With flat priors and no Jacobian the model's log-density is its log-likelihood.
-    log_density = model.model.compile_logp(jacobian=False)
-    point = {
-        variable.name: np.log(params[variable.name.removesuffix("_log__")])
-        for variable in model.model.value_vars
-    }
-    return {
-        "fit": fit_seconds,
-        "predict": predict_seconds,
-        "log_likelihood": float(log_density(point)),
-        "params": params,
-    }
+    if not pymc_importable(python):
+        raise PymcUnavailable(f"pymc_marketing does not import in {PYMC_PATH}")
+    return python, "created"
+
+
+def pymc_importable(python: Path) -> bool:
+    """Whether pymc_marketing is installed there: found, not imported (that takes seconds)."""
+    found = "import importlib.util, sys; sys.exit(not importlib.util.find_spec('pymc_marketing'))"
+    command = [str(python), "-c", found]
+    return subprocess.run(command, capture_output=True, check=False).returncode == 0
+
+
+def pymc_row_or_reason() -> Callable[[np.ndarray, np.ndarray, np.ndarray], Row]:
+    """pymc-marketing's row, after setting up its environment (timed here, in no fit)."""
+    start = time.perf_counter()
+    try:
+        python, how = pymc_environment()
+    except PymcUnavailable as error:
+        reason = f"not installed: {error}"
+        print(f"pymc-marketing: {reason}\n", flush=True)
+        return lambda *_: reason
+    seconds = time.perf_counter() - start
+    print(f"pymc-marketing: {PYMC_PATH} {how} in {seconds:.1f} s (in no fit time).\n", flush=True)
+    return functools.partial(pymc_row, python)
+
+
+def pymc_row(python: Path, x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> Row:
+    """pymc-marketing's BetaGeoModel, MAP fit with flat priors (so the MAP is the MLE).
+
+    Fitted by bench/pymc_worker.py in pymc's own environment; the log-likelihood is kehu's
+    likelihood function at pymc's parameters, like kehu's row, and pymc's own log-density there
+    is kept as a check.
+    """
+    from kehu.analytics._bgnbd import bgnbd_log_likelihood
+
+    with tempfile.TemporaryDirectory(prefix="kehu-bench-pymc-") as folder:
+        arrays = Path(folder) / "customers.npz"
+        np.savez(arrays, x=x, t_x=t_x, T=age)
+        completed = subprocess.run(
+            [str(python), "-m", "bench.pymc_worker", str(arrays)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    results = [
+        json.loads(line.removeprefix(RESULT_MARK))
+        for line in completed.stdout.splitlines()
+        if line.startswith(RESULT_MARK)
+    ]
+    if completed.returncode != 0 or not results:
+        lines = completed.stderr.strip().splitlines() or ["no message"]
+        return f"failed (exit {completed.returncode}): {lines[-1].strip()}"
+    result: dict[str, Any] = results[0]
+    params = np.array([result["params"][name] for name in BGNBD_NAMES])
+    result["log_likelihood"] = float(bgnbd_log_likelihood(params, x, t_x, age).sum())
+    return result
 
 
 def kehu_pareto_row(x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> Row:
@@ -215,9 +289,12 @@ def lifetimes_spend_row(x: np.ndarray, value: np.ndarray) -> Row:
 
 def bgnbd_table() -> dict[int, dict[str, float]]:
     """Print the BG/NBD table; return each size's fit seconds by library."""
-    rows = (("kehu", kehu_row), ("lifetimes", lifetimes_row), ("pymc-marketing MAP", pymc_row))
-    for _, row in rows:  # warm imports and one-time set-up (pymc-marketing compiles its graph)
+    in_process = (("kehu", kehu_row), ("lifetimes", lifetimes_row))
+    for _, row in in_process:  # warm imports and one-time set-up
         row(*simulate(2_000))
+    # pymc-marketing runs in a fresh process per size, which warms itself.
+    rows = (*in_process, ("pymc-marketing MAP", pymc_row_or_reason()))
+    own_log_likelihoods: list[tuple[int, float, float]] = []
     print("| customers | library | fit (s) | predict (s) | log-likelihood | r | alpha | a | b |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     fits: dict[int, dict[str, float]] = {}
@@ -226,9 +303,13 @@ def bgnbd_table() -> dict[int, dict[str, float]]:
         data = simulate(customers)
         for label, row in rows:
             result = row(*data)
-            if result is None:
-                print(f"| {customers:,} | {label} | not installed | | | | | | |", flush=True)
+            if not isinstance(result, dict):
+                cell = "not installed" if result is None else result
+                print(f"| {customers:,} | {label} | {cell} | | | | | | |", flush=True)
                 continue
+            if "own_log_likelihood" in result:
+                own = (customers, result["own_log_likelihood"], result["log_likelihood"])
+                own_log_likelihoods.append(own)
             fits.setdefault(customers, {})[label] = result["fit"]
             params = result["params"]
             print(
@@ -238,6 +319,13 @@ def bgnbd_table() -> dict[int, dict[str, float]]:
                 + " |",
                 flush=True,
             )
+    if own_log_likelihoods:
+        print()
+    for customers, own, kehu_function in own_log_likelihoods:
+        print(
+            f"pymc-marketing, {customers:,} customers: its own log-density at its parameters "
+            f"is {own:.2f} (kehu's likelihood function: {kehu_function:.2f})."
+        )
     return fits
 
 

@@ -21,6 +21,7 @@ Routes, measured on the 200,000-customer demo (~2.4M counted orders, this machin
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -135,16 +136,26 @@ def can_use_adbc() -> bool:
     return True
 
 
-def fetch_arrow(query: str) -> pa.Table:
+def fetch_arrow(
+    query: str,
+    columns: Sequence[str] = ORDER_COLUMNS,
+    types: dict[str, pa.DataType] | None = None,
+) -> pa.Table:
+    """The query's rows as Arrow, named ``columns``; ``types`` (by name) for the cursor route,
+    default the orders query's."""
     if can_use_adbc():
-        return fetch_arrow_through_adbc(query)
-    return fetch_arrow_through_cursor(query)
+        return fetch_arrow_through_adbc(query, columns=columns)
+    return fetch_arrow_through_cursor(query, columns=columns, types=types)
 
 
-def fetch_arrow_through_adbc(query: str, location: str | None = None) -> pa.Table:
+def fetch_arrow_through_adbc(
+    query: str, location: str | None = None, *, columns: Sequence[str] = ORDER_COLUMNS
+) -> pa.Table:
     """Fetch through a second connection (ADBC) to ``location`` (default: Django's database)."""
     if connection.vendor == "sqlite":
-        return fetch_sqlite_arrow_in_own_process(query, location or adbc_location())
+        return fetch_sqlite_arrow_in_own_process(
+            query, location or adbc_location(), columns=columns
+        )
     import adbc_driver_postgresql.dbapi as adbc
 
     with adbc.connect(location or adbc_location()) as adbc_connection:
@@ -154,10 +165,12 @@ def fetch_arrow_through_adbc(query: str, location: str | None = None) -> pa.Tabl
             table: pa.Table = cursor.fetch_arrow_table()
         finally:
             cursor.close()
-    return table.rename_columns(list(ORDER_COLUMNS))
+    return table.rename_columns(list(columns))
 
 
-def fetch_sqlite_arrow_in_own_process(query: str, database: str) -> pa.Table:
+def fetch_sqlite_arrow_in_own_process(
+    query: str, database: str, columns: Sequence[str] = ORDER_COLUMNS
+) -> pa.Table:
     """ADBC's SQLite must not share this process with Django's (see kehu.segments.sqlite_arrow)."""
     import subprocess
     import sys
@@ -177,7 +190,7 @@ def fetch_sqlite_arrow_in_own_process(query: str, database: str) -> pa.Table:
         )
         with pa.OSFile(str(target), "rb") as source:
             table: pa.Table = pa.ipc.open_file(source).read_all()
-    return table.rename_columns(list(ORDER_COLUMNS))
+    return table.rename_columns(list(columns))
 
 
 def adbc_location() -> str:
@@ -194,18 +207,22 @@ def adbc_location() -> str:
     return f"postgresql://{credentials}{host}{port}/{quote(str(database['NAME']), safe='')}"
 
 
-def fetch_arrow_through_cursor(query: str) -> pa.Table:
+def fetch_arrow_through_cursor(
+    query: str,
+    columns: Sequence[str] = ORDER_COLUMNS,
+    types: dict[str, pa.DataType] | None = None,
+) -> pa.Table:
     import pyarrow as pa
 
     with connection.cursor() as cursor:
         cursor.execute(query)
         rows = cursor.fetchall()
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[]] * len(ORDER_COLUMNS)
-    types = cursor_column_types()
+    values: list[Any] = list(zip(*rows, strict=True)) if rows else [[]] * len(columns)
+    types = types or cursor_column_types()
     return pa.table(
         {
-            name: pa.array(values, type=types[name])
-            for name, values in zip(ORDER_COLUMNS, columns, strict=True)
+            name: pa.array(column, type=types[name])
+            for name, column in zip(columns, values, strict=True)
         }
     )
 
@@ -224,16 +241,16 @@ def cursor_column_types() -> dict[str, pa.DataType]:
     }
 
 
-def with_local_dates(orders: pa.Table) -> pa.Table:
+def with_local_dates(orders: pa.Table, column: str = "purchase_date") -> pa.Table:
     """SQLite holds UTC text ('2026-01-08 15:30:00[.ffffff]'): the local day, as a date."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    naive_utc = pc.cast(orders["purchase_date"], pa.timestamp("us"))
+    naive_utc = pc.cast(orders[column], pa.timestamp("us"))
     utc = pc.assume_timezone(naive_utc, "UTC")
     local = pc.local_timestamp(utc.cast(pa.timestamp("us", tz=settings.TIME_ZONE)))
-    index = orders.schema.get_field_index("purchase_date")
-    return orders.set_column(index, "purchase_date", local.cast(pa.date32()))
+    index = orders.schema.get_field_index(column)
+    return orders.set_column(index, column, local.cast(pa.date32()))
 
 
 def sqlite_orders_query() -> str:

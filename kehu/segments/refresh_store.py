@@ -1,6 +1,7 @@
 """Write refreshed metrics in bulk: fill a temporary table, then two set-based statements.
 
-The rows go into a temporary table (SQLite: executemany; PostgreSQL: COPY), then one INSERT
+The rows go into a temporary table (SQLite: executemany; PostgreSQL: COPY; see ``Staging``,
+which the predictions refresh shares), then one INSERT
 records the stage changes (a join of old and new stages) and one INSERT ... ON CONFLICT DO
 UPDATE upserts every metrics row, keeping ``stage_since`` where the stage did not change. The
 database does the comparing, so no Python loop looks at old rows. Rows of deleted customers go
@@ -11,12 +12,14 @@ only; every value travels as a parameter or through COPY.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from django.db import connection, transaction
+from django.db.models import Model
 
 from kehu.segments.models import CustomerMetrics, LifecycleChange
 from kehu.segments.refresh_scores import CustomerColumns, Scores, money
@@ -96,44 +99,84 @@ def whole_numbers(values: npt.NDArray[np.float64]) -> list[int | None]:
 def store_metrics(rows: Sequence[tuple[Any, ...]], today: datetime.date) -> int:
     """Upsert the rows and record stage changes; returns how many stages changed."""
     with transaction.atomic(), connection.cursor() as cursor:
-        create_staging_table(cursor)
-        fill_staging_table(cursor, rows)
+        METRICS_STAGING.create(cursor)
+        METRICS_STAGING.fill(cursor, rows)
         cursor.execute(record_changes_sql(), [today])
         changes = cursor.rowcount
         cursor.execute(upsert_sql())
-        cursor.execute(f"DROP TABLE {staging_table()}")
+        METRICS_STAGING.drop(cursor)
     return max(changes, 0)
 
 
-def staging_table() -> str:
-    schema = "temp" if connection.vendor == "sqlite" else "pg_temp"
-    return f"{schema}.{STAGING_TABLE}"
+@dataclass(frozen=True)
+class Staging:
+    """A temporary table with some columns of ``model``'s table, named ``name``.
+
+    Rows are written to it in bulk (SQLite: executemany; PostgreSQL: COPY), then set-based
+    statements compare it with the real table and upsert from it. Values in the rows are
+    database values: dates, numbers, None, and JSON already dumped to text.
+    """
+
+    model: type[Model]
+    columns: tuple[str, ...]
+    name: str
+
+    @property
+    def table(self) -> str:
+        schema = "temp" if connection.vendor == "sqlite" else "pg_temp"
+        return f"{schema}.{self.name}"
+
+    @property
+    def target(self) -> str:
+        return quoted(self.model._meta.db_table)
+
+    def column_list(self) -> str:
+        return ", ".join(quoted(name) for name in self.columns)
+
+    def create(self, cursor: Any) -> None:
+        # Left behind only when a transaction that called this was rolled back on PostgreSQL
+        # without ending the session; the schema-qualified name never reaches a real table.
+        cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {self.name} AS SELECT {self.column_list()} "  # noqa: S608
+            f"FROM {self.target} WHERE 1 = 0"
+        )
+
+    def fill(self, cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {self.name} ({self.column_list()}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        placeholders = ", ".join(["%s"] * len(self.columns))
+        insert = f"INSERT INTO {self.table} ({self.column_list()}) VALUES ({placeholders})"  # noqa: S608
+        for batch in batches(rows, SQLITE_BATCH_ROWS):
+            cursor.executemany(insert, batch)
+
+    def drop(self, cursor: Any) -> None:
+        cursor.execute(f"DROP TABLE {self.table}")
+
+    def upsert_sql(self, key: str, expressions: Mapping[str, str] | None = None) -> str:
+        """INSERT every staged row, or on a ``key`` conflict UPDATE its other columns.
+
+        ``expressions`` replaces the plain ``column = excluded.column`` of some columns with
+        SQL of the target table (by its quoted name, ``target``) and ``excluded``.
+        """
+        special = expressions or {}
+        updates = [
+            f"{quoted(name)} = {special.get(name, f'excluded.{quoted(name)}')}"
+            for name in self.columns
+            if name != key
+        ]
+        # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
+        return (
+            f"INSERT INTO {self.target} ({self.column_list()}) "  # noqa: S608
+            f"SELECT {self.column_list()} FROM {self.table} WHERE true "
+            f"ON CONFLICT ({quoted(key)}) DO UPDATE SET {', '.join(updates)}"
+        )
 
 
-def create_staging_table(cursor: Any) -> None:
-    # Left behind only when a transaction that called this was rolled back on PostgreSQL
-    # without ending the session; the schema-qualified name never reaches a real table.
-    cursor.execute(f"DROP TABLE IF EXISTS {staging_table()}")
-    metrics = quoted(CustomerMetrics._meta.db_table)
-    cursor.execute(
-        f"CREATE TEMP TABLE {STAGING_TABLE} AS SELECT {column_list()} FROM {metrics} WHERE 1 = 0"  # noqa: S608
-    )
-
-
-def fill_staging_table(cursor: Any, rows: Sequence[tuple[Any, ...]]) -> None:
-    if connection.vendor == "postgresql":
-        copy_rows(cursor, rows)
-        return
-    placeholders = ", ".join(["%s"] * len(METRIC_COLUMNS))
-    insert = f"INSERT INTO {staging_table()} ({column_list()}) VALUES ({placeholders})"  # noqa: S608
-    for batch in batches(rows, SQLITE_BATCH_ROWS):
-        cursor.executemany(insert, batch)
-
-
-def copy_rows(cursor: Any, rows: Iterable[tuple[Any, ...]]) -> None:
-    with cursor.cursor.copy(f"COPY {STAGING_TABLE} ({column_list()}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+METRICS_STAGING = Staging(CustomerMetrics, METRIC_COLUMNS, STAGING_TABLE)
 
 
 def batches(rows: Sequence[tuple[Any, ...]], size: int) -> Iterable[Sequence[tuple[Any, ...]]]:
@@ -142,38 +185,23 @@ def batches(rows: Sequence[tuple[Any, ...]], size: int) -> Iterable[Sequence[tup
 
 
 def record_changes_sql() -> str:
-    metrics = quoted(CustomerMetrics._meta.db_table)
     changes = quoted(LifecycleChange._meta.db_table)
     return (
         f"INSERT INTO {changes} (customer_id, previous_stage, stage, changed_on) "  # noqa: S608
         "SELECT fresh.customer_id, COALESCE(old.lifecycle_stage, ''), fresh.lifecycle_stage, %s "
-        f"FROM {staging_table()} AS fresh LEFT JOIN {metrics} AS old "
+        f"FROM {METRICS_STAGING.table} AS fresh LEFT JOIN {METRICS_STAGING.target} AS old "
         "ON old.customer_id = fresh.customer_id "
         "WHERE old.customer_id IS NULL OR old.lifecycle_stage <> fresh.lifecycle_stage"
     )
 
 
 def upsert_sql() -> str:
-    metrics = quoted(CustomerMetrics._meta.db_table)
-    updates = [
-        f"{quoted(name)} = excluded.{quoted(name)}"
-        for name in METRIC_COLUMNS
-        if name not in {"customer_id", "stage_since"}
-    ]
-    updates.append(
-        f"stage_since = CASE WHEN {metrics}.lifecycle_stage = excluded.lifecycle_stage "
+    metrics = METRICS_STAGING.target
+    keep_stage_since = (
+        f"CASE WHEN {metrics}.lifecycle_stage = excluded.lifecycle_stage "
         f"THEN {metrics}.stage_since ELSE excluded.stage_since END"
     )
-    # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
-    return (
-        f"INSERT INTO {metrics} ({column_list()}) "  # noqa: S608
-        f"SELECT {column_list()} FROM {staging_table()} WHERE true "
-        f"ON CONFLICT (customer_id) DO UPDATE SET {', '.join(updates)}"
-    )
-
-
-def column_list() -> str:
-    return ", ".join(quoted(name) for name in METRIC_COLUMNS)
+    return METRICS_STAGING.upsert_sql("customer_id", {"stage_since": keep_stage_since})
 
 
 def quoted(name: str) -> str:

@@ -146,7 +146,7 @@ class RuleCompiler:
         """A comparison of one column (or JSON key) with the value, by the field's fixed path."""
         operator, path = condition["op"], rule_field.path
         value: Any = condition.get("value")
-        if rule_field.value_type == "money":
+        if rule_field.value_type == "money" and value is not None:
             value = [Decimal(item) for item in value] if isinstance(value, list) else Decimal(value)
         if operator in NEGATED:
             matching = self.plain(rule_field, {**condition, "op": NEGATED[operator]})

@@ -20,16 +20,25 @@ from kehu.customers.models import (
     IncomeBand,
     SourceChannel,
 )
-from kehu.segments.models import AbcClass, LifecycleStage, RfmSegment, ValueTier
+from kehu.segments.models import (
+    AbcClass,
+    ChurnLevel,
+    LifecycleStage,
+    NextAction,
+    RfmSegment,
+    ValueTier,
+)
 
 PROFILE = "profile"
 BEHAVIOUR = "behaviour"
 SCORES = "scores"
 PURCHASES = "purchases"
+PREDICTIONS = "predictions"
 GROUP_LABELS = {
     PROFILE: _("Profile"),
     BEHAVIOUR: _("Behaviour"),
     SCORES: _("Scores and stages"),
+    PREDICTIONS: _("Predictions"),
     PURCHASES: _("Purchases"),
 }
 
@@ -206,6 +215,30 @@ _FIELDS = [
     field(
         "lifecycle_stage", _("Lifecycle stage"), SCORES, "choice", CHOICE_OPERATORS,
         path="metrics__lifecycle_stage", choices=choices_of(LifecycleStage),
+    ),
+    field(
+        "churn_risk", _("Churn risk (0–100)"), PREDICTIONS, "number", NUMBER,
+        path="prediction__churn_risk", whole_number=True,
+    ),
+    field(
+        "churn_level", _("Churn level"), PREDICTIONS, "choice", CHOICE_OPERATORS,
+        path="prediction__churn_level", choices=choices_of(ChurnLevel),
+    ),
+    field(
+        "next_action", _("Next best action"), PREDICTIONS, "choice", CHOICE_OPERATORS,
+        path="prediction__next_action", choices=choices_of(NextAction),
+    ),
+    field(
+        "clv", _("Predicted lifetime value"), PREDICTIONS, "money",
+        NUMBER_OPERATORS + EMPTY_OPERATORS, path="prediction__clv",
+    ),
+    field(
+        "p_alive", _("Probability still active (0–1)"), PREDICTIONS, "number", OPTIONAL_NUMBER,
+        path="prediction__p_alive",
+    ),
+    field(
+        "value_at_stake", _("Value at stake (a year)"), PREDICTIONS, "money", NUMBER,
+        path="prediction__value_at_stake",
     ),
     field(
         "purchased_within_days", _("Bought anything"), PURCHASES, "days", ("exists",),

@@ -1,7 +1,8 @@
-"""Background work of the segments app: refresh one customer's metrics, or everyone's.
+"""Background work of the segments app: refresh one customer's metrics, or everyone's (with
+the predictions, segments and tags: the nightly job).
 
-Both are safe to run twice: they recompute from the orders and upsert, and a stage change is
-recorded only when the stored stage differs.
+All are safe to run twice: they recompute from the orders and upsert, a stage or churn level
+change is recorded only when the stored one differs, and a warned customer is notified once.
 """
 
 from django.tasks import task
@@ -28,10 +29,13 @@ def refresh_all_metrics_task() -> dict[str, object]:
 
 @task
 def refresh_segmentation_task() -> dict[str, object]:
-    """The nightly job: scores, then saved segments, then automatic tags."""
+    """The nightly job: scores, predictions, then saved segments, then automatic tags."""
     report = refresh_segmentation()
     return {
         "customers": report.metrics.customers,
+        "churn_levels": report.predictions.levels,
+        "newly_warned": report.predictions.newly_warned,
+        "fit_message": report.predictions.fit_message,
         "segments_refreshed": report.segments_refreshed,
         "tag_changes": report.tag_changes,
     }

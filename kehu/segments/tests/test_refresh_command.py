@@ -24,7 +24,7 @@ def test_refresh_prints_counts_and_a_table_of_steps(channel):
     assert lines[0] == "0 saved segments refreshed; 2 automatic tags changed."
     assert lines[1].startswith("Refreshed 6 customers (5 with orders); 6 stage changes.")
     assert lines[2].split() == ["step", "seconds"]
-    assert [line.rsplit(maxsplit=1)[0] for line in lines[3:]] == [
+    assert [line.rsplit(maxsplit=1)[0] for line in lines[3:8]] == [
         "read",
         "summarise",
         "score",

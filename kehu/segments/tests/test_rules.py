@@ -670,4 +670,4 @@ def test_the_catalogue_describes_every_field(attributes, store):
         "has_none",
     ]
     groups = {entry["group"] for entry in catalogue.values()}
-    assert groups == {"profile", "behaviour", "scores", "purchases"}
+    assert groups == {"profile", "behaviour", "scores", "predictions", "purchases"}

@@ -3,6 +3,9 @@
 No database is touched: kehu.analytics reads the CSV or Parquet file with DuckDB, builds the
 calibration summary (purchase days up to --calibration-end, in days or weeks) and fits the model.
 `fit` prints the parameters; `predict` also writes per-customer predictions to a file.
+
+The predictions kehu stores for its own customers are refreshed by the nightly job and by
+`kehu segments refresh` (kehu.segments.predictions), not by this command.
 """
 
 import datetime

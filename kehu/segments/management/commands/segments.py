@@ -1,5 +1,5 @@
-"""`kehu segments refresh [--customer ID]`: recompute metrics and scores (then saved segments and
-automatic tags), or one customer's metrics, now."""
+"""`kehu segments refresh [--customer ID]`: recompute metrics and scores (then predictions, saved
+segments and automatic tags), or one customer's metrics, now."""
 
 from argparse import ArgumentParser
 from typing import Any
@@ -8,13 +8,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from kehu.customers.models import Customer
-from kehu.segments.models import CustomerMetrics
+from kehu.segments.models import ChurnLevel, CustomerMetrics
 from kehu.segments.nightly import refresh_segmentation
+from kehu.segments.predictions import PredictionReport
 from kehu.segments.refresh import RefreshReport, refresh_customer_metrics
 
 
 class Command(BaseCommand):
-    help = "Segmentation jobs: `refresh` recomputes metrics, scores and stages."
+    help = "Segmentation jobs: `refresh` recomputes metrics, scores, stages and predictions."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         jobs = parser.add_subparsers(dest="job", required=True)
@@ -30,6 +31,7 @@ class Command(BaseCommand):
                 % {"segments": report.segments_refreshed, "tags": report.tag_changes}
             )
             self.print_report(report.metrics)
+            self.print_predictions(report.predictions)
             return
         if not Customer.objects.filter(pk=customer_id).exists():
             raise CommandError(_("There is no customer with id %(id)s.") % {"id": customer_id})
@@ -58,7 +60,33 @@ class Command(BaseCommand):
                 "route": report.route,
             }
         )
+        self.print_steps(report.seconds, report.total_seconds)
+
+    def print_predictions(self, report: PredictionReport) -> None:
+        levels = ", ".join(
+            f"{ChurnLevel(level).label} {report.levels.get(level, 0):,}" for level in ChurnLevel
+        )
+        self.stdout.write(
+            _(
+                "Predicted %(customers)s customers (%(buyers)s buyers, %(repeat)s repeat "
+                "buyers). Churn levels: %(levels)s; %(warned)s newly warned, "
+                "%(notifications)s owners notified."
+            )
+            % {
+                "customers": f"{report.customers:,}",
+                "buyers": f"{report.buyers:,}",
+                "repeat": f"{report.repeat_buyers:,}",
+                "levels": levels,
+                "warned": f"{report.newly_warned:,}",
+                "notifications": f"{report.notifications:,}",
+            }
+        )
+        if report.fit_message:
+            self.stdout.write(report.fit_message)
+        self.print_steps(report.seconds, report.total_seconds)
+
+    def print_steps(self, seconds_by_step: dict[str, float], total: float) -> None:
         step_heading, seconds_heading = _("step"), _("seconds")
         self.stdout.write(f"{step_heading:<12}{seconds_heading:>10}")
-        for step, seconds in [*report.seconds.items(), (_("all steps"), report.total_seconds)]:
+        for step, seconds in [*seconds_by_step.items(), (_("all steps"), total)]:
             self.stdout.write(f"{step:<12}{seconds:>10.2f}")
