@@ -80,7 +80,7 @@ def refresh_predictions(now: datetime.datetime | None = None) -> PredictionRepor
             orders, customer_ids, today, settings, metrics.average_order_value
         )
     with report.timed("churn"):
-        churn = score_churn(orders, contacts, customer_ids, today, predicted.p_alive, settings)
+        churn = score_churn(orders, contacts, customer_ids, today, predicted.activity, settings)
     with report.timed("actions"):
         actions = next_best_actions(
             ActionInputs(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from kehu.segments.models import PredictionSettings
+from kehu.segments.models import PredictionModel, PredictionSettings
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -48,14 +48,15 @@ def score_churn(
     contacts: pa.Table,
     customer_ids: npt.NDArray[np.int64],
     today: datetime.date,
-    p_alive: FloatArray,
+    activity: FloatArray,
     settings: PredictionSettings,
 ) -> ChurnScores:
     """Risk, level, reasons and value at stake of every customer as of ``today``.
 
     ``orders`` has ``customer_id``, ``purchase_date`` and ``amount``; ``contacts`` has
-    ``customer_id`` and ``date``. ``p_alive`` is NaN where the purchase model gave none (its
-    signal then adds nothing and the others still count).
+    ``customer_id`` and ``date``. ``activity`` is the purchase model's signal (see
+    ModelPredictions.activity), NaN where the model gave none (its signal then adds nothing and
+    the others still count).
     """
     from kehu.analytics import churn_inputs, churn_levels, churn_risk
 
@@ -65,12 +66,12 @@ def score_churn(
     inputs = churn_inputs(
         purchases, today, customer_ids=customer_ids, contacts=contacts, window_days=WINDOW_DAYS
     )
-    scored = churn_risk(inputs, p_alive, weights_of(settings))
+    scored = churn_risk(inputs, activity, weights_of(settings))
     levels = churn_levels(scored.risk, thresholds_of(settings))
     return ChurnScores(
         risk=scored.risk,
         level=levels,
-        reasons=churn_reasons(inputs, p_alive, scored.points),
+        reasons=churn_reasons(inputs, activity, scored.points, purchase_horizon(settings)),
         value_at_stake=value_at_stake(inputs),
     )
 
@@ -112,14 +113,23 @@ def value_at_stake(inputs: ChurnInputs) -> FloatArray:
     return result
 
 
+def purchase_horizon(settings: PredictionSettings) -> int | None:
+    """The days the model signal looks ahead: BG/NBD's is a purchase chance over the horizon,
+    Pareto/NBD's is P(alive) (ModelPredictions.activity)."""
+    return int(settings.horizon_days) if settings.model == PredictionModel.BGNBD else None
+
+
 def churn_reasons(
-    inputs: ChurnInputs, p_alive: FloatArray, points: dict[str, FloatArray]
+    inputs: ChurnInputs,
+    activity: FloatArray,
+    points: dict[str, FloatArray],
+    horizon_days: int | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Each customer's signals that added at least one point, strongest first, with the values
     their sentence needs (the schema in kehu.segments.predictions_text)."""
     from kehu.analytics import CHURN_SIGNALS
 
-    values = reason_values(inputs, p_alive)
+    values = reason_values(inputs, activity, horizon_days)
     matrix = np.vstack([points[name] for name in CHURN_SIGNALS]).T
     order = np.argsort(-matrix, axis=1, kind="stable")
     strong = np.take_along_axis(matrix, order, axis=1) >= MIN_REASON_POINTS
@@ -136,10 +146,12 @@ def churn_reasons(
     return reasons
 
 
-def reason_values(inputs: ChurnInputs, p_alive: FloatArray) -> dict[str, Any]:
+def reason_values(
+    inputs: ChurnInputs, activity: FloatArray, horizon_days: int | None = None
+) -> dict[str, Any]:
     """Per signal, a function from a row to the values of its reason (plain JSON numbers)."""
     columns = {
-        "p_alive": np.round(np.nan_to_num(p_alive, nan=1.0), 3),
+        "p_alive": np.round(np.nan_to_num(activity, nan=1.0), 3),
         "typical_gap_days": np.round(gap_measured_against(inputs.typical_gap_days), 1),
         "days_since_last": np.nan_to_num(inputs.days_since_last, nan=0.0),
         "orders_recent": np.round(inputs.orders_recent, 2),
@@ -156,8 +168,12 @@ def reason_values(inputs: ChurnInputs, p_alive: FloatArray) -> dict[str, Any]:
     def picker(*names: str) -> Any:
         return lambda row: {name: listed[name][row] for name in names}
 
+    def model_signal(row: int) -> dict[str, Any]:
+        values = {"p_alive": listed["p_alive"][row]}
+        return values | {"horizon_days": horizon_days} if horizon_days else values
+
     return {
-        "p_alive": picker("p_alive"),
+        "p_alive": model_signal,
         "overdue": picker("typical_gap_days", "days_since_last"),
         "frequency_drop": picker("orders_recent", "orders_before"),
         "spend_drop": picker("spend_recent", "spend_before"),

@@ -47,10 +47,15 @@ class ModelPredictions:
     expected_purchases: FloatArray
     expected_order_value: FloatArray
     clv: FloatArray
+    # The churn risk's model signal: the chance of a purchase within the horizon (BG/NBD), or
+    # P(alive) (Pareto/NBD). BG/NBD's P(alive) is 1 for every one-time buyer and near 1 for
+    # everyone when the history is short, so it cannot tell them apart; the purchase chance
+    # ranks churners better on Online Retail and the demo (kehu.analytics._churn_evaluation).
+    activity: FloatArray
 
     @classmethod
     def unknown(cls, size: int) -> ModelPredictions:
-        return cls(*(np.full(size, np.nan) for _ in range(4)))
+        return cls(*(np.full(size, np.nan) for _ in range(5)))
 
 
 @dataclass
@@ -285,12 +290,18 @@ def predict_buyers(
     settings: PredictionSettings,
 ) -> ModelPredictions:
     """The four predictions of each buyer in the calibration summary (NaN where not finite)."""
-    from kehu.analytics import customer_lifetime_value
+    from kehu.analytics import BetaGeoModel, customer_lifetime_value, purchase_probability
 
     history = calibration.history
+    horizon = settings.horizon_days / PERIOD_DAYS
     with np.errstate(all="ignore"):
         p_alive = model.probability_alive(*history)
-        expected = model.expected_purchases(settings.horizon_days / PERIOD_DAYS, *history)
+        expected = model.expected_purchases(horizon, *history)
+        activity = (
+            purchase_probability(model, horizon, *history)
+            if isinstance(model, BetaGeoModel)
+            else p_alive
+        )
         clv = customer_lifetime_value(
             model,
             *history,
@@ -304,6 +315,7 @@ def predict_buyers(
         expected_purchases=finite_or_nan(np.maximum(expected, 0.0)),
         expected_order_value=finite_or_nan(order_value),
         clv=finite_or_nan(clv),
+        activity=finite_or_nan(np.clip(activity, 0.0, 1.0)),
     )
 
 
@@ -367,6 +379,7 @@ def spread(
         expected_purchases=placed(predicted.expected_purchases),
         expected_order_value=placed(predicted.expected_order_value),
         clv=placed(predicted.clv),
+        activity=placed(predicted.activity),
     )
 
 

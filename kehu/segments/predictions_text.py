@@ -6,7 +6,8 @@ The refresh stores reasons as data, not sentences, so a page shows them in the r
 ``{"signal": <one of kehu.analytics.CHURN_SIGNALS>, "points": <int risk points it added>, ...}``
 with the values the sentence needs:
 
-- ``p_alive``: ``"p_alive"`` (0..1)
+- ``p_alive``: ``"p_alive"`` (0..1), and ``"horizon_days"`` when the value is the chance of a
+  purchase within that many days (BG/NBD) rather than the chance of still being a customer
 - ``overdue``: ``"typical_gap_days"``, ``"days_since_last"``
 - ``frequency_drop``: ``"orders_recent"``, ``"orders_before"`` (purchase days per 90 days)
 - ``spend_drop``: ``"spend_recent"``, ``"spend_before"`` (per 90 days)
@@ -54,6 +55,11 @@ def describe_churn_reason(reason: dict[str, Any]) -> str:
 
 def p_alive_sentence(reason: dict[str, Any]) -> str:
     percent = round(float(reason["p_alive"]) * 100)
+    if reason.get("horizon_days"):
+        return _("the purchase model gives %(percent)d%% odds of a purchase in %(days)d days") % {
+            "percent": percent,
+            "days": int(reason["horizon_days"]),
+        }
     return _("the purchase model gives %(percent)d%% odds they still buy here") % {
         "percent": percent
     }

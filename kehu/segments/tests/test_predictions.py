@@ -184,7 +184,9 @@ def test_churn_risk_levels_and_reasons_of_a_lapsed_vip(lapsed_vip):
     assert by_signal["frequency_drop"]["orders_recent"] == 0
     assert by_signal["frequency_drop"]["orders_before"] == round(15 / windows, 2)
     assert by_signal["spend_drop"]["spend_before"] == round(4500 / windows, 2)
-    assert by_signal["p_alive"]["p_alive"] == round(prediction.p_alive, 3)
+    # The model signal of BG/NBD is the chance of a purchase within the horizon: below P(alive).
+    assert by_signal["p_alive"]["horizon_days"] == 90
+    assert 0 < by_signal["p_alive"]["p_alive"] < round(prediction.p_alive, 3)
 
 
 def test_value_at_stake_is_the_usual_spend_of_a_year(lapsed_vip, steady):
