@@ -1,4 +1,4 @@
-"""CLV model fits: kehu.analytics against lifetimes (and pymc-marketing's MAP fit if installed).
+"""CLV model fits: kehu.analytics against lifetimes and pymc-marketing's MAP fit.
 
 BG/NBD: customers drawn from the model with the published CDNOW parameters (ages spread over
 10-60 weeks), at 100k and 1M customers. Pareto/NBD and Gamma-Gamma (report only): 100k
@@ -164,8 +164,22 @@ def setup_step(command: list[str], doing: str) -> None:
     except OSError as error:
         raise PymcUnavailable(f"{doing}: {error}") from error
     if completed.returncode != 0:
-        lines = (completed.stderr or completed.stdout).strip().splitlines() or ["no message"]
-        raise PymcUnavailable(f"{doing} failed: {lines[-1].strip()}")
+        raise PymcUnavailable(f"{doing} failed: {failure_reason(completed.stderr)}")
+
+
+def failure_reason(stderr: str) -> str:
+    """One line out of a failed command's messages: uv's error and its last cause or hint.
+
+    Other commands (a Python traceback) give their last line, the exception.
+    """
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line.removeprefix("error:").strip() for line in lines if line.startswith("error:")]
+    details = [
+        line.partition(":")[2].strip() for line in lines if line.startswith(("cause:", "hint:"))
+    ]
+    if errors and details:
+        return f"{errors[0]} ({details[-1]})"
+    return errors[0] if errors else (lines[-1] if lines else "no message")
 
 
 def pymc_environment() -> tuple[Path, str]:
@@ -204,7 +218,7 @@ def pymc_importable(python: Path) -> bool:
 
 
 def pymc_row_or_reason() -> Callable[[np.ndarray, np.ndarray, np.ndarray], Row]:
-    """pymc-marketing's row, after setting up its environment (timed here, in no fit)."""
+    """pymc-marketing's row, after setting up its environment (timed here, apart from the fits)."""
     start = time.perf_counter()
     try:
         python, how = pymc_environment()
@@ -213,7 +227,9 @@ def pymc_row_or_reason() -> Callable[[np.ndarray, np.ndarray, np.ndarray], Row]:
         print(f"pymc-marketing: {reason}\n", flush=True)
         return lambda *_: reason
     seconds = time.perf_counter() - start
-    print(f"pymc-marketing: {PYMC_PATH} {how} in {seconds:.1f} s (in no fit time).\n", flush=True)
+    print(
+        f"pymc-marketing: {PYMC_PATH} {how} in {seconds:.1f} s (not in any fit time).\n", flush=True
+    )
     return functools.partial(pymc_row, python)
 
 
@@ -242,8 +258,7 @@ def pymc_row(python: Path, x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> R
         if line.startswith(RESULT_MARK)
     ]
     if completed.returncode != 0 or not results:
-        lines = completed.stderr.strip().splitlines() or ["no message"]
-        return f"failed (exit {completed.returncode}): {lines[-1].strip()}"
+        return f"failed (exit {completed.returncode}): {failure_reason(completed.stderr)}"
     result: dict[str, Any] = results[0]
     params = np.array([result["params"][name] for name in BGNBD_NAMES])
     result["log_likelihood"] = float(bgnbd_log_likelihood(params, x, t_x, age).sum())
