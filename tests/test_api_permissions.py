@@ -278,6 +278,7 @@ DOCUMENTED = {
     ("post", "/api/orders/{order_id}/refunds"): {201, 401, 403, 404, 409, 422},
     ("get", "/api/customers/{customer_id}/interactions"): {200, 401, 404, 422},
     ("post", "/api/customers/{customer_id}/interactions"): {201, 401, 403, 404, 422},
+    ("get", "/api/customers/{customer_id}/prediction"): {200, 401, 404},
     ("get", "/api/segments"): {200, 401},
     ("post", "/api/segments"): {201, 401, 403, 422},
     ("get", "/api/segments/fields"): {200, 401},

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kehu.commerce.models import Category, Order, Product
 from kehu.core.errors import NotAllowed
@@ -493,7 +493,7 @@ def test_bad_prediction_settings_are_shown_and_nothing_is_saved(client, admin_us
 
 
 def test_threshold_errors_name_the_rule(admin_user):
-    with pytest.raises(ValidationError) as raised:
+    with translation.override("en"), pytest.raises(ValidationError) as raised:
         update_prediction_settings(admin_user, warning_threshold=30)
     assert raised.value.message_dict == {
         "warning_threshold": ["Must be above the watch threshold."]

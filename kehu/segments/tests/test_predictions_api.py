@@ -114,12 +114,13 @@ def test_the_api_reads_the_prediction_of_a_visible_customer(shop, sales, channel
     assert body["churn_risk"] == prediction.churn_risk
     assert body["churn_level"] == prediction.churn_level
     assert body["next_action"] == "save_vip"
-    assert body["next_action_text"].startswith("VIP at risk: call within 3 days, offer a 满300减45")
+    # The API speaks the default language, zh-hans.
+    assert body["next_action_text"] == "VIP 有流失风险：3 天内致电，送一张满300减45优惠券"
     overdue = next(reason for reason in body["churn_reasons"] if reason["signal"] == "overdue")
     assert overdue == {
         "signal": "overdue",
         "points": 30,
-        "text": "buys every ~20 days, silent for 120 days",
+        "text": "约每 20 天购买一次，已沉默 120 天",
         "values": {"typical_gap_days": 20.0, "days_since_last": 120.0},
     }
     assert body["warned_on"] == "2026-06-15"
