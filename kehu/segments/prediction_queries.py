@@ -29,6 +29,7 @@ from kehu.segments.models import (
     ChurnLevel,
     CustomerMetrics,
     CustomerPrediction,
+    LifecycleStage,
     PredictionSettings,
     SegmentMember,
 )
@@ -52,6 +53,16 @@ LEVEL_FILTER_LABELS = {
     "warning": ChurnLevel.WARNING.label,
     "watch": ChurnLevel.WATCH.label,
     "watch_up": gettext_lazy("Watch, warning and critical"),
+}
+# An early warning is about customers who may still be kept: by default the list leaves out
+# those whose lifecycle stage is already churned (win-back campaigns reach them instead).
+STAGE_NOT_CHURNED = ""
+STAGE_ALL = "all"
+STAGE_CHURNED = "churned"
+STAGE_FILTER_LABELS = {
+    STAGE_NOT_CHURNED: gettext_lazy("Not yet churned"),
+    STAGE_ALL: gettext_lazy("All stages"),
+    STAGE_CHURNED: gettext_lazy("Already churned"),
 }
 DEFAULT_CHURN_SORT = "-stake"
 CHURN_SORTS: dict[str, OrderBy] = {
@@ -88,6 +99,7 @@ class ChurnFilters:
     """The churn list's filters, read from the query string; wrong values fall back to none."""
 
     level: str = ""
+    stage: str = STAGE_NOT_CHURNED
     owner: str = ""
     store_id: int | None = None
     segment_id: int | None = None
@@ -97,10 +109,12 @@ class ChurnFilters:
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> "ChurnFilters":
         level = params.get("level", "")
+        stage = params.get("stage", "")
         owner = params.get("owner", "").strip()
         sort = params.get("sort", DEFAULT_CHURN_SORT)
         return cls(
             level=level if level in LEVEL_FILTERS else "",
+            stage=stage if stage in STAGE_FILTER_LABELS else STAGE_NOT_CHURNED,
             owner=owner if owner in (OWNER_ME, OWNER_POOL) or owner.isdigit() else "",
             store_id=optional_int(params.get("store")),
             segment_id=optional_int(params.get("segment")),
@@ -110,12 +124,15 @@ class ChurnFilters:
 
     @property
     def is_filtered(self) -> bool:
-        return any((self.level, self.owner, self.store_id, self.segment_id, self.search))
+        return any(
+            (self.level, self.stage, self.owner, self.store_id, self.segment_id, self.search)
+        )
 
 
 def churn_list(user: User, filters: ChurnFilters) -> QuerySet[CustomerPrediction]:
     """At-risk customers the user may see, filtered and sorted, with what each row shows."""
     predictions = visible_predictions(user).filter(churn_level__in=LEVEL_FILTERS[filters.level])
+    predictions = filter_by_stage(predictions, filters.stage)
     predictions = filter_by_owner(predictions, user, filters.owner)
     if filters.store_id is not None:
         predictions = predictions.filter(customer__home_store_id=filters.store_id)
@@ -129,6 +146,17 @@ def churn_list(user: User, filters: ChurnFilters) -> QuerySet[CustomerPrediction
         .annotate(last_purchase=F("customer__metrics__last_purchase"))
         .order_by(CHURN_SORTS[filters.sort], "customer_id")
     )
+
+
+def filter_by_stage(
+    predictions: QuerySet[CustomerPrediction], stage: str
+) -> QuerySet[CustomerPrediction]:
+    churned = LifecycleStage.CHURNED
+    if stage == STAGE_NOT_CHURNED:
+        return predictions.exclude(customer__metrics__lifecycle_stage=churned)
+    if stage == STAGE_CHURNED:
+        return predictions.filter(customer__metrics__lifecycle_stage=churned)
+    return predictions
 
 
 def filter_by_owner(

@@ -27,6 +27,7 @@ from kehu.segments.models import PredictionSettings
 from kehu.segments.prediction_queries import (
     DEFAULT_CHURN_SORT,
     LEVEL_FILTER_LABELS,
+    STAGE_FILTER_LABELS,
     ChurnFilters,
     churn_customer_ids,
     churn_export_headers,
@@ -58,6 +59,7 @@ def churn(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "filter_query": churn_query(filters),
         "level_choices": list(LEVEL_FILTER_LABELS.items()),
+        "stage_choices": list(STAGE_FILTER_LABELS.items()),
         "owners": churn_owner_choices(user),
         "stores": Store.objects.only("pk", "name"),
         "segments": visible_segments(user).select_related(None).only("pk", "name"),
@@ -74,6 +76,7 @@ def churn_query(filters: ChurnFilters) -> str:
     """The filters as a query string, to come back to the same list after an action."""
     params = {
         "level": filters.level,
+        "stage": filters.stage,
         "owner": filters.owner,
         "store": filters.store_id or "",
         "segment": filters.segment_id or "",

@@ -96,6 +96,19 @@ def test_level_filter_includes_watch(client, sales):
     assert names_on(client.get(reverse("segments:churn"), {"level": "critical"})) == ["危急"]
 
 
+def test_already_churned_customers_are_left_out_unless_asked_for(client, sales):
+    at_risk(sales, "还能挽留", "500")
+    lost = at_risk(sales, "已流失", "900", churn_level="critical", churn_risk=95)
+    CustomerMetrics.objects.create(
+        customer=lost, lifecycle_stage="churned", refreshed_at=timezone.now()
+    )
+    client.force_login(sales)
+    churn = reverse("segments:churn")
+    assert names_on(client.get(churn)) == ["还能挽留"]
+    assert names_on(client.get(churn, {"stage": "all"})) == ["已流失", "还能挽留"]
+    assert names_on(client.get(churn, {"stage": "churned"})) == ["已流失"]
+
+
 def test_rows_show_reasons_action_and_numbers_in_words(english, sales):
     at_risk(sales, "王芳", "662.40")
     english.force_login(sales)
