@@ -66,9 +66,9 @@ class FitOutcome:
     calibration_end: datetime.date
     customers: int = 0
     repeat_buyers: int = 0
-    purchase_params: dict[str, float] = field(default_factory=dict)
+    purchase_params: dict[str, Any] = field(default_factory=dict)
     purchase_log_likelihood: float | None = None
-    spend_params: dict[str, float] = field(default_factory=dict)
+    spend_params: dict[str, Any] = field(default_factory=dict)
     spend_log_likelihood: float | None = None
     holdout: list[dict[str, float]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
@@ -148,7 +148,7 @@ def fit_and_predict(
         return predictions, outcome
     if note:
         outcome.messages.append(note)
-    outcome.purchase_params = purchase_model.params_
+    outcome.purchase_params = parameters_of(purchase_model)
     outcome.purchase_log_likelihood = finite_or_none(purchase_model.log_likelihood_)
     positions = np.searchsorted(customer_ids, calibration.customer_id)
     order_value = spend_predictions(calibration, fallback_order_value[positions], outcome)
@@ -248,7 +248,7 @@ def spend_predictions(
     if spend_model is None:
         outcome.messages.append(problem)
         return own_average
-    outcome.spend_params = spend_model.params_
+    outcome.spend_params = parameters_of(spend_model)
     outcome.spend_log_likelihood = finite_or_none(spend_model.log_likelihood_)
     usable = (calibration.frequency == 0) | (calibration.monetary_value > 0)
     frequency = np.where(usable, calibration.frequency, 0.0)
@@ -381,6 +381,16 @@ def spread(
         clv=placed(predicted.clv),
         activity=placed(predicted.activity),
     )
+
+
+def parameters_of(model: Any) -> dict[str, Any]:
+    """A fitted model's parameters, with their standard errors beside them where finite (the
+    diagnostics page shows both; a fit on very few customers may leave them undefined)."""
+    errors = getattr(model, "standard_errors_", {}) or {}
+    return {
+        **{name: float(value) for name, value in model.params_.items()},
+        "standard_errors": {name: finite_or_none(value) for name, value in errors.items()},
+    }
 
 
 def finite_or_nan(values: FloatArray) -> FloatArray:

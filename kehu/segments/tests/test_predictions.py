@@ -71,8 +71,10 @@ def test_every_customer_gets_one_row_and_the_fit_is_recorded(crowd, lapsed_vip, 
     assert (fit.model, fit.calibration_end, fit.customers) == ("bgnbd", TODAY, 42)
     assert fit.repeat_buyers == report.repeat_buyers > 30
     assert fit.message == ""
-    assert set(fit.purchase_params) == {"r", "alpha", "a", "b"}
-    assert set(fit.spend_params) == {"p", "q", "gamma"}
+    assert set(fit.purchase_params) == {"r", "alpha", "a", "b", "standard_errors"}
+    assert set(fit.spend_params) == {"p", "q", "gamma", "standard_errors"}
+    assert set(fit.purchase_params["standard_errors"]) == {"r", "alpha", "a", "b"}
+    assert all(error > 0 for error in fit.purchase_params["standard_errors"].values())
     assert math.isfinite(fit.purchase_log_likelihood) and fit.purchase_log_likelihood < 0
     assert math.isfinite(fit.spend_log_likelihood)
     assert fit.fitted_at == NOW
@@ -155,7 +157,7 @@ def test_pareto_nbd_when_the_settings_say_so(crowd):
 
     fit = PredictionFit.objects.get()
     assert fit.model == "paretonbd"
-    assert set(fit.purchase_params) == {"r", "alpha", "s", "beta"}
+    assert set(fit.purchase_params) == {"r", "alpha", "s", "beta", "standard_errors"}
     alive = CustomerPrediction.objects.filter(p_alive__isnull=False)
     assert alive.count() == 40
     assert all(0 <= prediction.p_alive <= 1 for prediction in alive)

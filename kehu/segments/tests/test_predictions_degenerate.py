@@ -153,7 +153,7 @@ def test_zero_and_negative_amounts_fall_back_to_each_customers_own_average(chann
         "buyers with different positive spend; expected order values are each customer's own "
         "average."
     )
-    assert set(fit.purchase_params) == {"r", "alpha", "a", "b"}
+    assert set(fit.purchase_params) == {"r", "alpha", "a", "b", "standard_errors"}
     assert fit.spend_params == {}
     for customer in [*free, refunded]:
         p_alive, expected, order_value, clv = model_columns(customer)
@@ -186,7 +186,7 @@ def test_zero_spenders_among_paying_customers_expect_nothing(channel):
 
     fit = PredictionFit.objects.get()
     assert fit.message == ""
-    assert set(fit.spend_params) == {"p", "q", "gamma"}
+    assert set(fit.spend_params) == {"p", "q", "gamma", "standard_errors"}
     assert model_columns(free)[2:] == (Decimal("0.00"), Decimal("0.00"))
     assert model_columns(crowd[1])[2] > 0
     assert_nothing_is_nan()
