@@ -67,6 +67,7 @@ def worker(database: str, customers: int) -> None:
     forget_predictions()
     for run in ("first (insert)", "second (update)"):
         report({"database": database, "run": run, **counts, **refresh()})
+    report({"database": database, "run": "whole nightly job", **counts, **nightly()})
 
 
 def database_counts() -> dict[str, int]:
@@ -107,6 +108,30 @@ def refresh() -> dict[str, Any]:
         "newly_warned": result.newly_warned,
         "notifications": result.notifications,
         "fit_message": result.fit_message,
+    }
+
+
+def nightly() -> dict[str, Any]:
+    """The whole nightly chain (refresh_segmentation), by stage: what "scores refresh in the
+    nightly job" means to the business."""
+    from kehu.segments.nightly import refresh_segmentation
+
+    started = time.perf_counter()
+    result = refresh_segmentation()
+    total = time.perf_counter() - started
+    metrics, predictions = result.metrics.total_seconds, result.predictions.total_seconds
+    return {
+        "seconds": {
+            "metrics and scores": metrics,
+            "predictions": predictions,
+            "segments and tags": total - metrics - predictions,
+        },
+        "total": total,
+        "buyers": result.predictions.buyers,
+        "levels": result.predictions.levels,
+        "newly_warned": result.predictions.newly_warned,
+        "notifications": result.predictions.notifications,
+        "fit_message": result.predictions.fit_message,
     }
 
 
