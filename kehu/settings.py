@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "kehu.commerce",
     "kehu.engagement",
     "kehu.segments",
+    "kehu.loyalty",
     "kehu.imports",
     "kehu.demo",
     "kehu.web",

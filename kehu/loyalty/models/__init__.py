@@ -1,0 +1,60 @@
+"""The loyalty programme's records, one module per part: members and tiers, the points ledger,
+coupons, referrals and group deals."""
+
+from kehu.loyalty.models.coupons import (
+    Coupon,
+    CouponIssueBatch,
+    CouponKind,
+    CouponStatus,
+    CouponTemplate,
+    IssueBatchStatus,
+    ValidityKind,
+)
+from kehu.loyalty.models.groupbuy import GroupDeal, GroupDealStatus, GroupParticipant, GroupRole
+from kehu.loyalty.models.members import (
+    EnrolmentChannel,
+    LoyaltySettings,
+    Membership,
+    MembershipStatus,
+    Tier,
+    TierBasis,
+    TierChange,
+    TierChangeReason,
+)
+from kehu.loyalty.models.points import (
+    PointsEntry,
+    PointsKind,
+    PointsSource,
+    Redemption,
+    RedemptionItem,
+)
+from kehu.loyalty.models.referrals import Referral, ReferralStatus
+
+__all__ = [
+    "Coupon",
+    "CouponIssueBatch",
+    "CouponKind",
+    "CouponStatus",
+    "CouponTemplate",
+    "EnrolmentChannel",
+    "GroupDeal",
+    "GroupDealStatus",
+    "GroupParticipant",
+    "GroupRole",
+    "IssueBatchStatus",
+    "LoyaltySettings",
+    "Membership",
+    "MembershipStatus",
+    "PointsEntry",
+    "PointsKind",
+    "PointsSource",
+    "Redemption",
+    "RedemptionItem",
+    "Referral",
+    "ReferralStatus",
+    "Tier",
+    "TierBasis",
+    "TierChange",
+    "TierChangeReason",
+    "ValidityKind",
+]
