@@ -38,6 +38,9 @@ from kehu.core.errors import DomainError, NotAllowed
 from kehu.customers.api import router as customers_router
 from kehu.customers.services import DuplicateCustomer
 from kehu.engagement.api import router as engagement_router
+from kehu.loyalty.api_coupons import router as loyalty_coupons_router
+from kehu.loyalty.api_members import router as loyalty_members_router
+from kehu.loyalty.api_referrals import router as loyalty_referrals_router
 from kehu.segments.api import router as segments_router
 
 logger = logging.getLogger(__name__)
@@ -167,6 +170,9 @@ api.add_router("", customers_router, tags=["customers"])
 api.add_router("", commerce_router, tags=["orders"])
 api.add_router("", engagement_router, tags=["interactions"])
 api.add_router("", segments_router, tags=["segments"])
+api.add_router("", loyalty_members_router, tags=["loyalty"])
+api.add_router("", loyalty_coupons_router, tags=["coupons"])
+api.add_router("", loyalty_referrals_router, tags=["referrals"])
 
 
 def error_response(

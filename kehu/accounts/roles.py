@@ -33,22 +33,42 @@ class RolePolicy:
     can_export: bool
     can_manage_settings: bool
     can_manage_segments: bool
+    # Loyalty: serve members at the counter (enrol, earn, redeem points and coupons); run the
+    # programme (tiers, gifts, coupon templates and issuing); adjust a member's points by hand.
+    can_serve_members: bool = False
+    can_manage_loyalty: bool = False
+    can_adjust_points: bool = False
 
 
+# Positional flags in field order: scope, sees contact details, edits customers, logs
+# interactions, claims, transfers, imports, exports, manages settings, manages segments.
+# fmt: off
 ROLE_POLICIES: dict[str, RolePolicy] = {
-    Role.ADMIN: RolePolicy(Scope.ALL, True, True, True, False, True, True, True, True, True),
-    Role.MANAGER: RolePolicy(Scope.TEAM, True, True, True, True, True, True, True, False, True),
-    Role.SALES: RolePolicy(Scope.OWN, True, True, True, True, False, True, True, False, True),
+    Role.ADMIN: RolePolicy(
+        Scope.ALL, True, True, True, False, True, True, True, True, True,
+        can_serve_members=True, can_manage_loyalty=True, can_adjust_points=True,
+    ),
+    Role.MANAGER: RolePolicy(
+        Scope.TEAM, True, True, True, True, True, True, True, False, True,
+        can_serve_members=True, can_manage_loyalty=True, can_adjust_points=True,
+    ),
+    Role.SALES: RolePolicy(
+        Scope.OWN, True, True, True, True, False, True, True, False, True,
+        can_serve_members=True,
+    ),
     Role.SERVICE: RolePolicy(
-        Scope.ALL, True, False, True, False, False, False, False, False, False
+        Scope.ALL, True, False, True, False, False, False, False, False, False,
+        can_serve_members=True,
     ),
     Role.MARKETING: RolePolicy(
-        Scope.ALL, False, False, False, False, False, False, True, False, True
+        Scope.ALL, False, False, False, False, False, False, True, False, True,
+        can_manage_loyalty=True,
     ),
     Role.ANALYST: RolePolicy(
         Scope.ALL, False, False, False, False, False, False, True, False, True
     ),
 }
+# fmt: on
 
 
 def policy_for(role: str) -> RolePolicy:

@@ -45,6 +45,9 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(NavItem(_("Segments"), segments_url, "segments"))
         items.append(NavItem(_("Churn warnings"), reverse("segments:churn"), "churn"))
         items.append(NavItem(_("Lifetime value"), reverse("segments:clv"), "clv"))
+    members_url = optional_url("loyalty:members")
+    if members_url and (user.policy.can_serve_members or user.policy.can_manage_loyalty):
+        items.append(NavItem(_("Members"), members_url, "loyalty"))
     import_url = optional_url("imports:start")
     if import_url and user.policy.can_import:
         items.append(NavItem(_("Import"), import_url, "import"))
