@@ -290,6 +290,36 @@ DOCUMENTED = {
     ("post", "/api/segments/{segment_id}/members"): {200, 401, 403, 404, 409, 422},
     ("post", "/api/segments/{segment_id}/members/remove"): {200, 401, 403, 404, 409, 422},
     ("post", "/api/segments/{segment_id}/refresh"): {200, 401, 403, 404, 409},
+    # coupons: kehu/loyalty/tests/test_coupons_api.py
+    ("get", "/api/coupon-templates"): {200, 401, 403, 422},
+    ("post", "/api/coupon-templates"): {201, 401, 403, 422},
+    ("get", "/api/coupon-templates/{template_id}"): {200, 401, 403, 404},
+    ("post", "/api/coupon-templates/{template_id}/coupons"): {200, 201, 401, 403, 404, 409, 422},
+    ("post", "/api/coupon-templates/{template_id}/batches"): {202, 401, 403, 404, 409, 422},
+    ("get", "/api/coupon-batches/{batch_id}"): {200, 401, 403, 404},
+    ("get", "/api/coupons/{code}"): {200, 401, 403, 404},
+    ("get", "/api/customers/{customer_id}/coupons"): {200, 401, 403, 404},
+    ("post", "/api/coupons/{code}/check"): {200, 401, 403, 404, 422},
+    ("post", "/api/coupons/{code}/redeem"): {200, 401, 403, 404, 409, 422},
+    ("post", "/api/coupons/{code}/void"): {200, 401, 403, 404, 409, 422},
+    # referrals and group deals: kehu/loyalty/tests/test_referrals_api.py
+    ("post", "/api/referrals"): {200, 201, 401, 403, 404, 409, 422},
+    ("get", "/api/customers/{customer_id}/referral"): {200, 401, 403, 404},
+    ("get", "/api/customers/{customer_id}/referrals"): {200, 401, 403, 404, 422},
+    ("get", "/api/group-deals"): {200, 401, 403, 422},
+    ("post", "/api/group-deals"): {200, 201, 401, 403, 404, 409, 422},
+    ("get", "/api/group-deals/{deal_id}"): {200, 401, 403, 404},
+    ("post", "/api/group-deals/{deal_id}/participants"): {200, 201, 401, 403, 404, 409, 422},
+    ("post", "/api/group-deals/{deal_id}/cancel"): {200, 401, 403, 404, 409},
+    # members and points: kehu/loyalty/tests/test_members_api.py
+    ("post", "/api/members"): {200, 201, 401, 403, 404, 409, 422},
+    ("get", "/api/members/{customer_id}"): {200, 401, 403, 404},
+    ("get", "/api/members/by-card/{card_number}"): {200, 401, 403, 404},
+    ("post", "/api/members/{customer_id}/earn"): {200, 201, 401, 403, 404, 409, 422},
+    ("post", "/api/members/{customer_id}/redeem"): {200, 201, 401, 403, 404, 409, 422},
+    ("post", "/api/members/{customer_id}/adjust"): {200, 201, 401, 403, 404, 409, 422},
+    ("get", "/api/members/{customer_id}/statement"): {200, 401, 403, 404, 422},
+    ("get", "/api/redemption-gifts"): {200, 401, 403},
 }
 
 

@@ -23,6 +23,7 @@ from kehu.commerce.models import (
 )
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
+from kehu.loyalty.tasks_points import reverse_refund_points_task
 from kehu.segments.tasks import refresh_customer_metrics_task
 
 CENT = Decimal("0.01")
@@ -197,4 +198,5 @@ def refund_order(
             status=OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED,
         )
         transaction.on_commit(lambda: refresh_customer_metrics_task.enqueue(order.customer_id))
+        transaction.on_commit(lambda: reverse_refund_points_task.enqueue(refund.pk))
     return refund

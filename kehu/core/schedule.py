@@ -35,6 +35,40 @@ PERIODIC_JOBS = (
         timedelta(days=1),
         "kehu.core.tasks.refresh_planner_statistics_task",
     ),
+    PeriodicJob(
+        "loyalty_earn_pending_orders",
+        timedelta(hours=1),
+        "kehu.loyalty.tasks_points.earn_pending_orders_task",
+    ),
+    PeriodicJob(
+        "loyalty_expire_points", timedelta(days=1), "kehu.loyalty.tasks_points.expire_points_task"
+    ),
+    PeriodicJob(
+        "loyalty_review_tiers", timedelta(days=1), "kehu.loyalty.tasks_points.review_tiers_task"
+    ),
+    PeriodicJob(
+        "loyalty_birthday_points",
+        timedelta(days=1),
+        "kehu.loyalty.tasks_points.birthday_points_task",
+    ),
+    PeriodicJob(
+        "loyalty_check_balances", timedelta(days=1), "kehu.loyalty.tasks_points.check_balances_task"
+    ),
+    PeriodicJob(
+        "expire_coupons",
+        timedelta(days=1),
+        "kehu.loyalty.tasks_coupons.expire_coupons_task",
+    ),
+    PeriodicJob(
+        "reward_pending_referrals",
+        timedelta(hours=1),
+        "kehu.loyalty.tasks_referrals.reward_pending_referrals_task",
+    ),
+    PeriodicJob(
+        "close_due_group_deals",
+        timedelta(minutes=15),
+        "kehu.loyalty.tasks_referrals.close_due_group_deals_task",
+    ),
 )
 
 

@@ -25,6 +25,7 @@ from kehu.demo import simulate
 from kehu.demo.business import Business, ensure_business
 from kehu.demo.catalogue import CHANNELS, STORES
 from kehu.demo.interactions import InteractionDraws, draw_interactions
+from kehu.demo.members import enrol_demo_members
 from kehu.demo.people import People, draw_people
 from kehu.demo.seasons import is_promotion_day
 from kehu.demo.tagging import choose_tags
@@ -98,6 +99,7 @@ def generate_demo(
         if progress is not None:
             progress(summary)
     reset_sequences([Customer, Order])
+    enrol_demo_members(context.business, seed, now)  # 60% members, points since they joined
     # The business runs kehu's rules: customers nobody followed up have gone back to the pool.
     summary.returned_to_pool = return_neglected_customers(now)
     refresh_planner_statistics()

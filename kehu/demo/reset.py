@@ -6,9 +6,29 @@ from django.db import connection, transaction
 from kehu.commerce.models import Order, OrderLine, Refund
 from kehu.customers.models import Customer, CustomerMerge, OwnershipChange
 from kehu.engagement.models import Interaction
+from kehu.loyalty.models import (
+    Coupon,
+    GroupDeal,
+    GroupParticipant,
+    Membership,
+    PointsEntry,
+    Redemption,
+    Referral,
+    TierChange,
+)
 
 # Children first. Plain DELETEs: the ORM's cascade collector would load millions of ids.
 BULK_TABLES = (
+    # the loyalty programme's records of customers and orders (its settings, tiers, gifts and
+    # coupon templates stay)
+    Redemption,
+    PointsEntry,
+    TierChange,
+    Coupon,
+    Referral,
+    GroupParticipant,
+    GroupDeal,
+    Membership,
     Refund,
     OrderLine,
     Order,

@@ -9,6 +9,7 @@ import datetime
 import secrets
 
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -134,3 +135,45 @@ def new_referral_code() -> str:
 
 def membership_of(customer_id: int) -> Membership | None:
     return Membership.objects.select_related("tier").filter(customer_id=customer_id).first()
+
+
+class UnknownMember(RuleViolation):
+    """No membership answers the request (the customer is not a member, or no card matches);
+    pages and the API answer 404 with this message."""
+
+
+def not_a_member() -> UnknownMember:
+    return UnknownMember(_("This customer is not a member."), code="unknown_member")
+
+
+def visible_membership(actor: User, customer_id: int) -> Membership:
+    """The membership of a customer the user may see; Http404 for a customer they may not
+    see, UnknownMember when the customer is not a member."""
+    customer = get_visible_customer(actor, customer_id)
+    membership = membership_of(customer.pk)
+    if membership is None:
+        raise not_a_member()
+    membership.customer = customer
+    return membership
+
+
+def visible_membership_by_card(actor: User, card_number: str) -> Membership:
+    """The membership with this card number, if its customer is one the user may see (a card
+    of a customer they may not see is answered like an unknown card)."""
+    membership = membership_by_card(card_number)
+    if membership is None:
+        raise UnknownMember(
+            _("No member has the card number %(card)s.") % {"card": card_number},
+            code="unknown_member",
+        )
+    try:
+        return visible_membership(actor, membership.customer_id)
+    except Http404:
+        raise UnknownMember(
+            _("No member has the card number %(card)s.") % {"card": card_number},
+            code="unknown_member",
+        ) from None
+
+
+def membership_by_card(card_number: str) -> Membership | None:
+    return Membership.objects.select_related("tier").filter(card_number=card_number.strip()).first()

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from kehu.commerce.models import PURCHASE_STATUSES, Category, Order
 from kehu.customers.models import Customer
+from kehu.loyalty.models import GroupDealStatus, GroupParticipant
 from kehu.segments.rules_fields import RULE_FIELDS, RuleField
 
 COUNTED_ORDER_STATUSES = PURCHASE_STATUSES
@@ -128,6 +129,8 @@ class RuleCompiler:
             "spent_within_days": self.spent_within_days,
             "bought_product": self.bought,
             "bought_category": self.bought,
+            "group_buy_role": self.group_buy_role,
+            "group_deals_joined": self.group_deals_joined,
         }
 
     def node(self, node: dict[str, Any]) -> Q:
@@ -262,6 +265,25 @@ class RuleCompiler:
         counted = orders.values("customer_id").annotate(count=Count("pk", distinct=True))
         total = Coalesce(Subquery(counted.values("count")), 0, output_field=IntegerField())
         return compare_expression(total, "gte", condition["min_count"])
+
+    def group_buy_role(self, rule_field: RuleField, condition: dict[str, Any]) -> Q:
+        """Led (or joined) at least one group deal that succeeded; "is not" means never."""
+        values = condition["value"]
+        roles = values if isinstance(values, list) else [values]
+        took_part = Q(Exists(successful_participations().filter(role__in=roles)))
+        return ~took_part if condition["op"] in ("ne", "not_in") else took_part
+
+    def group_deals_joined(self, rule_field: RuleField, condition: dict[str, Any]) -> Q:
+        counted = successful_participations().values("customer_id").annotate(count=Count("pk"))
+        total = Coalesce(Subquery(counted.values("count")), 0, output_field=IntegerField())
+        return compare_expression(total, condition["op"], condition["value"])
+
+
+def successful_participations() -> QuerySet[GroupParticipant]:
+    """The outer customer's places in group deals that succeeded, as leader or participant."""
+    return GroupParticipant.objects.filter(
+        customer_id=OuterRef("pk"), deal__status=GroupDealStatus.SUCCEEDED
+    )
 
 
 def age_bounds(operator: str, value: Any) -> tuple[int | None, int | None]:

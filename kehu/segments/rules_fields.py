@@ -20,6 +20,7 @@ from kehu.customers.models import (
     IncomeBand,
     SourceChannel,
 )
+from kehu.loyalty.models import GroupRole
 from kehu.segments.models import (
     AbcClass,
     ChurnLevel,
@@ -239,6 +240,14 @@ _FIELDS = [
     field(
         "value_at_stake", _("Value at stake (a year)"), PREDICTIONS, "money", NUMBER,
         path="prediction__value_at_stake",
+    ),
+    field(
+        "group_buy_role", _("Group-buy role (in a successful group deal)"), BEHAVIOUR, "choice",
+        CHOICE_OPERATORS, choices=choices_of(GroupRole),
+    ),
+    field(
+        "group_deals_joined", _("Successful group deals taken part in"), BEHAVIOUR, "number",
+        NUMBER, whole_number=True,
     ),
     field(
         "purchased_within_days", _("Bought anything"), PURCHASES, "days", ("exists",),

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy as pgettext
 
 from kehu.accounts.notifications import unread_count
 
@@ -47,7 +48,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append(NavItem(_("Lifetime value"), reverse("segments:clv"), "clv"))
     members_url = optional_url("loyalty:members")
     if members_url and (user.policy.can_serve_members or user.policy.can_manage_loyalty):
-        items.append(NavItem(_("Members"), members_url, "loyalty"))
+        items.append(NavItem(pgettext("loyalty", "Members"), members_url, "loyalty"))
     import_url = optional_url("imports:start")
     if import_url and user.policy.can_import:
         items.append(NavItem(_("Import"), import_url, "import"))

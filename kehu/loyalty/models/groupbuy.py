@@ -19,6 +19,8 @@ class GroupRole(models.TextChoices):
 
 
 class GroupDeal(models.Model):
+    """A group buy led by a customer (团长); the leader is also its first participant."""
+
     title = models.CharField(_("title"), max_length=120)
     leader = models.ForeignKey(
         "customers.Customer",
@@ -51,6 +53,10 @@ class GroupDeal(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # A shop system that retries "create this deal" sends the same key and gets the first deal.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=120, unique=True, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("group deal")

@@ -1,0 +1,71 @@
+"""Back-office screens for the loyalty programme. The ledger is read-only here: points move
+only through the services (kehu/loyalty/points.py), which keep balances and entries together."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from kehu.loyalty.models import (
+    LoyaltySettings,
+    Membership,
+    PointsEntry,
+    Redemption,
+    RedemptionItem,
+    Tier,
+    TierChange,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LoyaltySettings)
+class LoyaltySettingsAdmin(ReadOnlyAdmin):
+    list_display = ("points_per_yuan", "points_expire_months", "points_per_yuan_offset")
+
+
+@admin.register(Tier)
+class TierAdmin(ReadOnlyAdmin):
+    list_display = ("rank", "name", "threshold", "points_multiplier", "birthday_gift_points")
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    list_display = ("card_number", "customer", "tier", "points_balance", "status", "enrolled_on")
+    list_filter = ("tier", "status", "channel")
+    search_fields = ("card_number", "customer__name", "customer__mobile")
+    list_select_related = ("customer", "tier")
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "membership", "kind", "points", "remaining", "source", "reason")
+    list_filter = ("kind", "source")
+    search_fields = ("membership__card_number", "idempotency_key")
+    list_select_related = ("membership",)
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(ReadOnlyAdmin):
+    list_display = ("changed_at", "membership", "previous_tier", "tier", "reason")
+    list_filter = ("reason",)
+
+
+@admin.register(RedemptionItem)
+class RedemptionItemAdmin(ReadOnlyAdmin):
+    list_display = ("name", "points_cost", "stock", "is_active")
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "membership", "item", "quantity", "points", "cash_amount")
+    list_select_related = ("membership", "item")

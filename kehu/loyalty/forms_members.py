@@ -1,0 +1,147 @@
+"""Forms of the member pages: adjusting points, redeeming at the counter, the programme's rules,
+its tiers and the gift catalogue. They only parse; the services check the rules.
+
+The counter's forms carry a one-time token that becomes the redemption's idempotency key, so a
+double click or a resubmitted page redeems once.
+"""
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kehu.commerce.models import Order, Store
+from kehu.loyalty.loyalty_settings import SETTINGS_FIELDS, TierInput
+from kehu.loyalty.models import LoyaltySettings, RedemptionItem, Tier
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {}).setdefault("token", new_token())
+        super().__init__(*args, **kwargs)
+
+
+class AdjustForm(TokenForm):
+    points = forms.IntegerField(
+        label=_("Points"),
+        min_value=-10_000_000,
+        max_value=10_000_000,
+        help_text=_("Positive adds points, negative takes them."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+def active_stores() -> Any:
+    return Store.objects.filter(is_active=True).order_by("code")
+
+
+class GiftRedeemForm(TokenForm):
+    gift = forms.ModelChoiceField(
+        label=_("Gift"), queryset=RedemptionItem.objects.filter(is_active=True)
+    )
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=100, initial=1)
+    store = forms.ModelChoiceField(label=_("Store"), queryset=active_stores(), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["gift"].label_from_instance = gift_label  # type: ignore[attr-defined]
+
+
+def gift_label(gift: RedemptionItem) -> str:
+    stock = _("unlimited") if gift.stock is None else gift.stock
+    return str(
+        _("%(name)s · %(points)s points · stock %(stock)s")
+        % {"name": gift.name, "points": gift.points_cost, "stock": stock}
+    )
+
+
+class CashOffsetForm(TokenForm):
+    amount = forms.DecimalField(
+        label=_("Cash offset (¥)"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
+    )
+    order = forms.ModelChoiceField(
+        label=_("Against order"),
+        queryset=Order.objects.none(),
+        required=False,
+        help_text=_("Optional: the member's order the points pay part of."),
+    )
+    store = forms.ModelChoiceField(label=_("Store"), queryset=active_stores(), required=False)
+
+    def __init__(self, *args: Any, customer_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if customer_id is not None:
+            recent = Order.objects.filter(customer_id=customer_id).order_by("-ordered_at")[:20]
+            self.fields["order"].queryset = Order.objects.filter(  # type: ignore[attr-defined]
+                pk__in=[order.pk for order in recent]
+            ).order_by("-ordered_at")
+
+
+class LoyaltySettingsForm(forms.ModelForm):
+    class Meta:
+        model = LoyaltySettings
+        fields = SETTINGS_FIELDS
+
+
+class TierForm(forms.Form):
+    tier_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    name = forms.CharField(label=_("Tier name"), max_length=40, required=False)
+    rank = forms.IntegerField(label=_("Rank"), min_value=0, max_value=1000)
+    threshold = forms.DecimalField(
+        label=_("Reached at"), max_digits=14, decimal_places=2, min_value=0
+    )
+    points_multiplier = forms.DecimalField(
+        label=_("Points multiplier"), max_digits=4, decimal_places=2
+    )
+    birthday_gift_points = forms.IntegerField(label=_("Birthday gift points"), min_value=0)
+    benefits = forms.CharField(label=_("Benefits"), required=False, max_length=500)
+
+    def is_blank(self) -> bool:
+        """Without a name the row is no tier: an extra row left empty, or a tier removed."""
+        return not str(self.cleaned_data.get("name") or "").strip()
+
+    def to_input(self) -> TierInput:
+        data = self.cleaned_data
+        return TierInput(
+            tier_id=data.get("tier_id"),
+            name=data.get("name") or "",
+            rank=data["rank"],
+            threshold=data["threshold"],
+            points_multiplier=data["points_multiplier"],
+            birthday_gift_points=data["birthday_gift_points"],
+            benefits=data.get("benefits") or "",
+        )
+
+
+# The extra row may stay empty: Django lets an unchanged extra form through unvalidated.
+TierFormSet = forms.formset_factory(TierForm, extra=1)
+
+
+def tier_initial() -> list[dict[str, Any]]:
+    return [
+        {
+            "tier_id": tier.pk,
+            "name": tier.name,
+            "rank": tier.rank,
+            "threshold": tier.threshold,
+            "points_multiplier": tier.points_multiplier,
+            "birthday_gift_points": tier.birthday_gift_points,
+            "benefits": tier.benefits,
+        }
+        for tier in Tier.objects.order_by("rank")
+    ]
+
+
+class GiftForm(forms.ModelForm):
+    class Meta:
+        model = RedemptionItem
+        fields = ("name", "points_cost", "stock", "is_active", "description")
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {"stock": _("Leave empty for unlimited.")}

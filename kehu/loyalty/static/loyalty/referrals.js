@@ -1,0 +1,67 @@
+// Draws the referral report's bar charts with the locally served ECharts. The numbers come from
+// a json_script block, so no user text is ever parsed as HTML; tooltips escape what they show.
+(function () {
+  "use strict";
+
+  const palette = ["#2563eb", "#16a34a", "#dc2626"];
+
+  function escapeText(value) {
+    const element = document.createElement("span");
+    element.textContent = String(value);
+    return element.innerHTML;
+  }
+
+  function referrersOption(data) {
+    const names = data.referrers.map((item) => item.label);
+    return {
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"},
+        formatter: (items) => `<strong>${escapeText(items[0].name)}</strong><br>` +
+          items.map((item) => `${escapeText(item.seriesName)}: ${item.value}`).join("<br>")},
+      legend: {top: 0},
+      grid: {left: 90, right: 30, top: 30, bottom: 20},
+      xAxis: {type: "value", minInterval: 1},
+      yAxis: {type: "category", data: names, inverse: true},
+      series: [
+        {type: "bar", name: data.labels.referred, color: palette[0],
+          data: data.referrers.map((item) => item.referred)},
+        {type: "bar", name: data.labels.rewarded, color: palette[1],
+          data: data.referrers.map((item) => item.rewarded)},
+      ],
+    };
+  }
+
+  function rejectionsOption(data) {
+    return {
+      tooltip: {trigger: "axis", axisPointer: {type: "shadow"},
+        formatter: (items) => `<strong>${escapeText(items[0].name)}</strong><br>${items[0].value}`},
+      grid: {left: 180, right: 30, top: 10, bottom: 20},
+      xAxis: {type: "value", minInterval: 1},
+      yAxis: {type: "category", data: data.rejections.map((item) => item.label), inverse: true},
+      series: [{type: "bar", name: data.labels.rejected, color: palette[2],
+        data: data.rejections.map((item) => item.count), label: {show: true, position: "right"}}],
+    };
+  }
+
+  const builders = {referrers: referrersOption, rejections: rejectionsOption};
+
+  function drawAll() {
+    const source = document.getElementById("referral-report-data");
+    if (!source || typeof echarts === "undefined") return;
+    const data = JSON.parse(source.textContent);
+    const charts = [];
+    document.querySelectorAll("[data-chart]").forEach((element) => {
+      const build = builders[element.dataset.chart];
+      if (!build) return;
+      const chart = echarts.init(element, null, {renderer: "canvas"});
+      chart.setOption(build(data));
+      charts.push(chart);
+    });
+    window.addEventListener("resize", () => charts.forEach((chart) => chart.resize()));
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", drawAll);
+  } else {
+    drawAll();
+  }
+})();

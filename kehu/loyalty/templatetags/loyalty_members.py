@@ -1,0 +1,25 @@
+"""The membership card on the customer page: card, tier and balance, or the enrol button."""
+
+from typing import Any
+
+from django import template
+
+from kehu.loyalty.member_queries import may_read_members
+from kehu.loyalty.members import membership_of
+
+register = template.Library()
+
+
+@register.inclusion_tag("loyalty/partials/customer_membership_card.html", takes_context=True)
+def customer_membership(context: template.Context, customer: Any) -> dict[str, Any]:
+    """Shown to the roles that serve members or run the programme (one query)."""
+    user = context["user"]
+    if not may_read_members(user):
+        return {"show": False}
+    return {
+        "show": True,
+        "customer": customer,
+        "membership": membership_of(customer.pk),
+        "can_enrol": user.policy.can_serve_members,
+        "csrf_token": context.get("csrf_token"),
+    }

@@ -1,0 +1,110 @@
+"""Referrals under concurrency on PostgreSQL: real threads, each with its own connection.
+
+20 parallel reward calls (the direct call and the periodic job mixed) pay a referral once, and
+20 parallel attributions of the same sign-up record one referral. SQLite serialises every
+writer (`BEGIN IMMEDIATE`), so the race cannot happen there; its in-memory test database does
+not wait for locks either, hence PostgreSQL only.
+"""
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from kehu.loyalty.models import Membership, PointsEntry, Referral
+from kehu.loyalty.referrals import (
+    attribute_referral,
+    reward_pending_referrals,
+    reward_referral_for_order,
+)
+from kehu.loyalty.tests.referral_data import balance, days_ago, make_member, make_order
+from tests.fixtures.records import make_customer
+
+PARALLEL = 20
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the race needs PostgreSQL's row locks"
+    ),
+]
+
+
+def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Start every call at the same moment in its own thread; return results or exceptions."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        try:
+            barrier.wait()
+            return call()
+        except Exception as error:  # returned for the test to inspect
+            return error
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_twenty_parallel_rewards_pay_once(sales, channel):
+    referrer = make_member(sales, "王芳")
+    newcomer = make_customer(sales, name="李娜")
+    attribute_referral(sales, newcomer.pk, referrer.referral_code, now=days_ago(2))
+    order = make_order(newcomer, channel, "150.00", ordered_at=days_ago(1))
+    calls: list[Callable[[], Any]] = [
+        (lambda: reward_referral_for_order(order)) if index % 2 else reward_pending_referrals
+        for index in range(PARALLEL)
+    ]
+
+    results = run_together(calls)
+
+    assert [result for result in results if isinstance(result, Exception)] == []
+    referral = Referral.objects.get()
+    assert (referral.status, referral.qualifying_order_id) == ("rewarded", order.pk)
+    assert PointsEntry.objects.count() == 2
+    assert Membership.objects.filter(customer=newcomer).count() == 1
+    assert balance(referrer) == 200
+    assert balance(Membership.objects.get(customer=newcomer)) == 100
+
+
+def test_twenty_parallel_attributions_record_one_referral(sales):
+    referrer = make_member(sales, "王芳")
+    newcomer = make_customer(sales, name="李娜")
+    calls = [
+        lambda: attribute_referral(sales, newcomer.pk, referrer.referral_code)
+        for _ in range(PARALLEL)
+    ]
+
+    results = run_together(calls)
+
+    assert [result for result in results if isinstance(result, Exception)] == []
+    assert Referral.objects.count() == 1
+    assert {result.referral.pk for result in results} == {Referral.objects.get().pk}
+    assert sum(result.created for result in results) == 1
+
+
+def test_parallel_rewards_respect_the_cap(sales, channel):
+    from kehu.loyalty.models import LoyaltySettings
+
+    settings = LoyaltySettings.current()
+    settings.referrals_per_referrer_cap = 3
+    settings.save()
+    referrer = make_member(sales, "王芳")
+    orders = []
+    for index in range(8):
+        friend = make_customer(sales, name=f"朋友{index}")
+        attribute_referral(sales, friend.pk, referrer.referral_code, now=days_ago(2))
+        orders.append(make_order(friend, channel, "100.00", ordered_at=days_ago(1)))
+
+    results = run_together(
+        [lambda order=order: reward_referral_for_order(order) for order in orders]
+    )
+
+    assert [result for result in results if isinstance(result, Exception)] == []
+    statuses = sorted(Referral.objects.values_list("status", flat=True))
+    assert statuses == ["rejected"] * 5 + ["rewarded"] * 3
+    assert balance(referrer) == 3 * 200

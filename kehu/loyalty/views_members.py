@@ -1,0 +1,302 @@
+"""Member pages (会员): the list with its export, one member (balance, tier progress, statement,
+coupons), enrolment from the customer page, staff adjustments, and redemption at the counter.
+Reads start at the permission layer; every write is one service call through call_service."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from kehu.accounts.models import User
+from kehu.customers.queries import get_visible_customer, mask_contacts
+from kehu.imports.views import export_response, require_export_rights
+from kehu.loyalty.forms_members import AdjustForm, CashOffsetForm, GiftRedeemForm
+from kehu.loyalty.member_points import enrol_customer
+from kehu.loyalty.member_queries import (
+    MemberFilters,
+    counter_matches,
+    may_read_members,
+    member_export_headers,
+    member_export_rows,
+    search_members,
+    statement,
+    statement_export_headers,
+    statement_export_rows,
+    tier_progress,
+)
+from kehu.loyalty.members import UnknownMember, membership_of, visible_membership
+from kehu.loyalty.models import (
+    EnrolmentChannel,
+    LoyaltySettings,
+    Membership,
+    MembershipStatus,
+    Tier,
+)
+from kehu.loyalty.points import adjust_points
+from kehu.loyalty.redemption import redeem_cash_offset, redeem_gift
+from kehu.web.outcomes import call_service, redirect_back
+
+PAGE_SIZE = 25
+STATEMENT_PAGE_SIZE = 20
+
+
+def current_user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def require_reader(user: User) -> None:
+    if not may_read_members(user):
+        raise PermissionDenied(_("Your role may not see members."))
+
+
+def require_counter(user: User) -> None:
+    if not user.policy.can_serve_members:
+        raise PermissionDenied(_("Your role may not serve members at the counter."))
+
+
+def paginate(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
+    return Paginator(items, size).get_page(request.GET.get("page"))
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@require_GET
+def member_list(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    require_reader(user)
+    filters = MemberFilters.from_params(request.GET)
+    page = paginate(request, search_members(user, filters))
+    members = list(page.object_list)
+    mask_contacts(user, [member.customer for member in members])
+    context = {
+        "page": page,
+        "members": members,
+        "filters": filters,
+        "tiers": Tier.objects.order_by("rank"),
+        "statuses": MembershipStatus.choices,
+        "can_export": user.policy.can_export,
+        "can_serve": user.policy.can_serve_members,
+        "can_manage": user.policy.can_manage_loyalty,
+        "section": "loyalty",
+    }
+    return render(request, "loyalty/members.html", context)
+
+
+@require_GET
+def member_export(request: HttpRequest) -> StreamingHttpResponse:
+    user = current_user(request)
+    require_reader(user)
+    require_export_rights(request)
+    filters = MemberFilters.from_params(request.GET)
+    return export_response(  # type: ignore[return-value]
+        request, "members", member_export_headers, member_export_rows(user, filters)
+    )
+
+
+# --- one member -------------------------------------------------------------------------------
+
+
+@require_GET
+def member_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    user = current_user(request)
+    require_reader(user)
+    customer = get_visible_customer(user, customer_id)
+    mask_contacts(user, [customer])
+    membership = membership_of(customer.pk)
+    if membership is None:
+        context = {"customer": customer, "can_enrol": user.policy.can_serve_members}
+        return render(request, "loyalty/member.html", {**context, "section": "loyalty"})
+    membership.customer = customer
+    return render(request, "loyalty/member.html", member_context(request, user, membership))
+
+
+def member_context(
+    request: HttpRequest, user: User, membership: Membership, adjust_form: AdjustForm | None = None
+) -> dict[str, Any]:
+    """Everything the member page shows, in a fixed number of queries."""
+    page = paginate(request, statement(membership), STATEMENT_PAGE_SIZE)
+    can_adjust = user.policy.can_adjust_points
+    return {
+        "customer": membership.customer,
+        "membership": membership,
+        "progress": tier_progress(membership),
+        "page": page,
+        "entries": list(page.object_list),
+        "tier_changes": membership.tier_changes.select_related("previous_tier", "tier")[:10],
+        "redemptions": membership.redemptions.select_related("item", "order", "store")[:10],
+        "adjust_form": (adjust_form or AdjustForm()) if can_adjust else None,
+        "can_serve": user.policy.can_serve_members,
+        "can_export": user.policy.can_export,
+        "section": "loyalty",
+    }
+
+
+@require_POST
+def enrol(request: HttpRequest, customer_id: int) -> HttpResponse:
+    user = current_user(request)
+    customer = get_visible_customer(user, customer_id)
+    store_code = customer.home_store.code if customer.home_store else ""
+    outcome = call_service(
+        request,
+        enrol_customer,
+        user,
+        customer.pk,
+        channel=EnrolmentChannel.STORE,
+        store_code=store_code,
+    )
+    if not outcome.succeeded:
+        return redirect_back(request, reverse("customers:detail", args=[customer.pk]))
+    if outcome.value.created:
+        messages.success(
+            request,
+            _("%(name)s is now a member, card number %(card)s.")
+            % {"name": customer.name, "card": outcome.value.membership.card_number},
+        )
+    return redirect("loyalty:member", customer_id=customer.pk)
+
+
+@require_POST
+def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
+    user = current_user(request)
+    require_reader(user)
+    membership = member_or_404(user, customer_id)
+    form = AdjustForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        outcome = call_service(
+            request,
+            adjust_points,
+            user,
+            customer_id,
+            data["points"],
+            data["reason"],
+            idempotency_key=data["token"],
+            form=form,
+        )
+        if outcome.succeeded:
+            messages.success(request, _("The points were adjusted."))
+            return redirect("loyalty:member", customer_id=customer_id)
+    membership.refresh_from_db()
+    context = member_context(request, user, membership, adjust_form=form)
+    return render(request, "loyalty/member.html", context, status=400)
+
+
+def member_or_404(user: User, customer_id: int) -> Membership:
+    """The membership of a visible customer; 404 for a customer who is not a member."""
+    try:
+        return visible_membership(user, customer_id)
+    except UnknownMember as error:
+        raise Http404(error.message) from None
+
+
+@require_GET
+def statement_export(request: HttpRequest, customer_id: int) -> StreamingHttpResponse:
+    user = current_user(request)
+    require_reader(user)
+    require_export_rights(request)
+    membership = member_or_404(user, customer_id)
+    name = f"points-{membership.card_number}"
+    return export_response(  # type: ignore[return-value]
+        request, name, statement_export_headers, statement_export_rows(membership)
+    )
+
+
+# --- the counter ------------------------------------------------------------------------------
+
+
+@require_GET
+def counter(request: HttpRequest) -> HttpResponse:
+    """Find a member by card number or mobile, then redeem a gift or a cash offset."""
+    user = current_user(request)
+    require_counter(user)
+    term = request.GET.get("q", "").strip()[:30]
+    matches = counter_matches(user, term)
+    chosen = request.GET.get("member", "")
+    selected = next((m for m in matches if str(m.customer_id) == chosen), None)
+    if selected is None and len(matches) == 1:
+        selected = matches[0]
+    context: dict[str, Any] = {
+        "term": term,
+        "matches": matches,
+        "selected": selected,
+        "section": "loyalty",
+    }
+    if selected is not None:
+        context["gift_form"] = GiftRedeemForm()
+        context["offset_form"] = CashOffsetForm(customer_id=selected.customer_id)
+        context["offset_value"] = offset_value(selected.points_balance)
+    return render(request, "loyalty/counter.html", context)
+
+
+@require_http_methods(["POST"])
+def counter_redeem(request: HttpRequest, customer_id: int, kind: str) -> HttpResponse:
+    user = current_user(request)
+    require_counter(user)
+    if kind not in ("gift", "cash"):
+        raise Http404(kind)
+    membership = member_or_404(user, customer_id)
+    back = reverse("loyalty:counter") + "?" + urlencode({"q": membership.card_number})
+    outcome = None
+    if kind == "gift":
+        gift_form = GiftRedeemForm(request.POST)
+        if gift_form.is_valid():
+            data = gift_form.cleaned_data
+            outcome = call_service(
+                request,
+                redeem_gift,
+                user,
+                customer_id,
+                data["gift"].pk,
+                idempotency_key=data["token"],
+                quantity=data["quantity"],
+                store_code=data["store"].code if data["store"] else "",
+            )
+        else:
+            show_form_errors(request, gift_form)
+    else:
+        offset_form = CashOffsetForm(request.POST, customer_id=customer_id)
+        if offset_form.is_valid():
+            data = offset_form.cleaned_data
+            outcome = call_service(
+                request,
+                redeem_cash_offset,
+                user,
+                customer_id,
+                data["amount"],
+                idempotency_key=data["token"],
+                order_id=data["order"].pk if data["order"] else None,
+                store_code=data["store"].code if data["store"] else "",
+            )
+        else:
+            show_form_errors(request, offset_form)
+    if outcome is not None and outcome.succeeded:
+        membership.refresh_from_db()
+        messages.success(
+            request,
+            _("Redeemed %(points)s points; the balance is now %(balance)s.")
+            % {"points": outcome.value.redemption.points, "balance": membership.points_balance},
+        )
+    return redirect(back)
+
+
+def offset_value(points: int) -> Decimal:
+    """What a balance is worth as cash offset, at the programme's rate."""
+    return (Decimal(points) / LoyaltySettings.current().points_per_yuan_offset).quantize(
+        Decimal("0.01")
+    )
+
+
+def show_form_errors(request: HttpRequest, form: Any) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
