@@ -7,7 +7,16 @@ pytest_plugins = [
 ]
 
 
+import os  # noqa: E402
+
 import pytest  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+# CI replays the same examples every run (a red build is then a real regression, reproducible);
+# local runs draw new examples each time and so keep looking for new failures.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)

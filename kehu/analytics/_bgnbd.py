@@ -183,13 +183,15 @@ class BetaGeoModel:
             raise ValueError("t must be 0 or more periods.")
         purchases_if_alive = _purchases_if_alive(self._params(), x, age, horizon)
         result: FloatArray = purchases_if_alive * self._probability_alive(x, t_x, age)
-        return result
+        # 1 − (…)·2F1 cancels to a few ulps below zero for a horizon near 0; a count is never
+        # negative.
+        return np.maximum(result, 0.0)
 
     def expected_purchases_new_customer(self, t: Any) -> FloatArray:
         """Expected purchases in ``t`` periods of a customer picked at random at their start."""
         horizon = as_vector(t, "t")
         zero = np.zeros(1)
-        return _purchases_if_alive(self._params(), zero, zero, horizon)
+        return np.maximum(_purchases_if_alive(self._params(), zero, zero, horizon), 0.0)
 
     def _probability_alive(self, x: FloatArray, t_x: FloatArray, age: FloatArray) -> FloatArray:
         """1 / (1 + e^odds): odds past ~709 overflow e^odds to inf, which rightly gives 0."""

@@ -24,6 +24,7 @@ from kehu.commerce.models import (
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
 from kehu.loyalty.tasks_points import reverse_refund_points_task
+from kehu.loyalty.tasks_referrals import reward_referral_for_order_task
 from kehu.segments.tasks import refresh_customer_metrics_task
 
 CENT = Decimal("0.01")
@@ -128,6 +129,7 @@ def create_order(actor: User, order_input: OrderInput) -> OrderResult:
         order = Order.objects.get(channel=channel, external_id=order_input.external_id)
         return OrderResult(order, created=False)
     transaction.on_commit(lambda: refresh_customer_metrics_task.enqueue(customer.pk))
+    transaction.on_commit(lambda: reward_referral_for_order_task.enqueue(order.pk))
     return OrderResult(order, created=True)
 
 

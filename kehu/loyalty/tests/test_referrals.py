@@ -153,6 +153,23 @@ def test_the_first_qualifying_purchase_rewards_both_sides(sales, referrer, newco
     assert (balance(referrer), balance(new_member)) == (200, 100)
 
 
+def test_posting_the_qualifying_order_pays_the_referral_at_once(
+    sales, referrer, newcomer, channel, django_capture_on_commit_callbacks
+):
+    from decimal import Decimal
+
+    from kehu.commerce.services import LineInput, OrderInput, create_order
+
+    referral = attribute(sales, newcomer, referrer, now=days_ago(2)).referral
+    line = LineInput(product_name="咖啡豆", quantity=Decimal(1), unit_price=Decimal("88.00"))
+    posted = OrderInput(newcomer.pk, channel.code, "POS-REF-1", days_ago(1), (line,))
+    with django_capture_on_commit_callbacks(execute=True):
+        create_order(sales, posted)
+    referral.refresh_from_db()
+    assert referral.status == "rewarded"  # no periodic job ran
+    assert balance(referrer) == 200
+
+
 def test_refunds_count_against_the_minimum(sales, referrer, newcomer, channel):
     attribute(sales, newcomer, referrer, now=days_ago(2))
     order = make_order(
