@@ -34,10 +34,12 @@ class RolePolicy:
     can_manage_settings: bool
     can_manage_segments: bool
     # Loyalty: serve members at the counter (enrol, earn, redeem points and coupons); run the
-    # programme (tiers, gifts, coupon templates and issuing); adjust a member's points by hand.
+    # programme (tiers, gifts, coupon templates and issuing); adjust a member's points by hand;
+    # freeze, cancel and reactivate memberships.
     can_serve_members: bool = False
     can_manage_loyalty: bool = False
     can_adjust_points: bool = False
+    can_change_memberships: bool = False
 
 
 # Positional flags in field order: scope, sees contact details, edits customers, logs
@@ -47,10 +49,12 @@ ROLE_POLICIES: dict[str, RolePolicy] = {
     Role.ADMIN: RolePolicy(
         Scope.ALL, True, True, True, False, True, True, True, True, True,
         can_serve_members=True, can_manage_loyalty=True, can_adjust_points=True,
+        can_change_memberships=True,
     ),
     Role.MANAGER: RolePolicy(
         Scope.TEAM, True, True, True, True, True, True, True, False, True,
         can_serve_members=True, can_manage_loyalty=True, can_adjust_points=True,
+        can_change_memberships=True,
     ),
     Role.SALES: RolePolicy(
         Scope.OWN, True, True, True, True, False, True, True, False, True,

@@ -15,6 +15,7 @@ from kehu.loyalty.models.members import (
     EnrolmentChannel,
     LoyaltySettings,
     Membership,
+    MembershipPause,
     MembershipStatus,
     Tier,
     TierBasis,
@@ -22,6 +23,7 @@ from kehu.loyalty.models.members import (
     TierChangeReason,
 )
 from kehu.loyalty.models.points import (
+    EarningRule,
     PointsEntry,
     PointsKind,
     PointsSource,
@@ -36,6 +38,7 @@ __all__ = [
     "CouponKind",
     "CouponStatus",
     "CouponTemplate",
+    "EarningRule",
     "EnrolmentChannel",
     "GroupDeal",
     "GroupDealStatus",
@@ -44,6 +47,7 @@ __all__ = [
     "IssueBatchStatus",
     "LoyaltySettings",
     "Membership",
+    "MembershipPause",
     "MembershipStatus",
     "PointsEntry",
     "PointsKind",

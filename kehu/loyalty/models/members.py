@@ -39,6 +39,24 @@ class LoyaltySettings(models.Model):
     referrals_per_referrer_cap = models.PositiveIntegerField(
         _("rewarded referrals per referrer at most"), default=20
     )
+    referrer_reward_coupon = models.ForeignKey(
+        "loyalty.CouponTemplate",
+        verbose_name=_("coupon for the referrer"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Given with the referrer's points, or instead of them when points are 0."),
+    )
+    referee_reward_coupon = models.ForeignKey(
+        "loyalty.CouponTemplate",
+        verbose_name=_("coupon for the new member"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Given with the new member's points, or instead of them when points are 0."),
+    )
     card_prefix = models.CharField(_("card number prefix"), max_length=6, default="8")
 
     class Meta:
@@ -210,3 +228,64 @@ class TierChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.membership_id}: {self.previous_tier_id} → {self.tier_id}"
+
+
+class MembershipPause(models.Model):
+    """A period when a membership was frozen or cancelled: orders placed in it never earn, and
+    no points are earned or redeemed while it is open. ``ended_at`` is empty while it lasts;
+    a membership has at most one open period. Together the periods are the status history."""
+
+    membership = models.ForeignKey(
+        Membership,
+        verbose_name=_("membership"),
+        on_delete=models.CASCADE,
+        related_name="pauses",
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=[
+            (MembershipStatus.FROZEN.value, MembershipStatus.FROZEN.label),
+            (MembershipStatus.CANCELLED.value, MembershipStatus.CANCELLED.label),
+        ],
+    )
+    started_at = models.DateTimeField(_("from"), db_index=True)
+    start_reason = models.CharField(_("reason"), max_length=300)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    ended_at = models.DateTimeField(_("until"), null=True, blank=True)
+    end_reason = models.CharField(_("reason for reactivating"), max_length=300, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reactivated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("membership pause")
+        verbose_name_plural = _("membership pauses")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership"],
+                condition=models.Q(ended_at__isnull=True),
+                name="membership_one_open_pause",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True)
+                | models.Q(ended_at__gte=models.F("started_at")),
+                name="membership_pause_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} {self.status} {self.started_at:%Y-%m-%d}"

@@ -96,6 +96,71 @@ class PointsEntry(models.Model):
         return f"{self.membership_id} {self.points:+d}"
 
 
+class EarningRule(models.Model):
+    """A points multiplier beyond the tier's: for a product category (and its subcategories) or
+    for a whole order, optionally at one store and within dates (a bonus event such as double
+    points over 双11). Where several rules apply to the same purchase, the highest multiplier
+    counts; rules do not stack."""
+
+    name = models.CharField(_("name"), max_length=100)
+    multiplier = models.DecimalField(
+        _("points multiplier"),
+        max_digits=4,
+        decimal_places=2,
+        help_text=_("Points × this on the purchases the rule covers; 2 is double points."),
+    )
+    category = models.ForeignKey(
+        "commerce.Category",
+        verbose_name=_("product category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: the whole order."),
+    )
+    store = models.ForeignKey(
+        "commerce.Store",
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: every store and channel."),
+    )
+    starts_on = models.DateField(_("from"), null=True, blank=True)
+    ends_on = models.DateField(_("until"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("earning rule")
+        verbose_name_plural = _("earning rules")
+        ordering = ["-is_active", "starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(multiplier__gt=0, multiplier__lte=10),
+                name="earning_rule_multiplier_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(starts_on__isnull=True)
+                | models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="earning_rule_dates_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RedemptionItem(models.Model):
     """A gift in the redemption catalogue; ``stock`` empty means unlimited."""
 
