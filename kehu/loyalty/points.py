@@ -17,7 +17,7 @@ import calendar
 import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal, localcontext
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -29,9 +29,11 @@ from django.utils.translation import gettext as _
 from kehu.accounts.models import User
 from kehu.commerce.models import PURCHASE_STATUSES, Order
 from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.loyalty.earning_rules import NO_BOOST, Boost, boost_for_order, boosted_reason
 from kehu.loyalty.models import (
     LoyaltySettings,
     Membership,
+    MembershipPause,
     MembershipStatus,
     PointsEntry,
     PointsKind,
@@ -251,22 +253,41 @@ def upgrade_after_earning(
 
 
 def order_points(
-    amount: Decimal, points_per_yuan: Decimal, multiplier: Decimal, extra: Decimal = Decimal(1)
+    amount: Decimal,
+    points_per_yuan: Decimal,
+    multiplier: Decimal,
+    extra: Decimal = Decimal(1),
+    boost: Boost = NO_BOOST,
 ) -> int:
-    """Points for `amount` yuan: ¥1 = points_per_yuan × tier multiplier × extra, rounded down
-    (a member never gets a point they did not fully earn)."""
-    points = (amount * points_per_yuan * multiplier * extra).to_integral_value(rounding=ROUND_FLOOR)
+    """Points for `amount` yuan: ¥1 = points_per_yuan × tier multiplier × extra × the earning
+    rules' boost, rounded down (a member never gets a point they did not fully earn). The boost
+    is divided last, so an exact whole number of points is never rounded a point below."""
+    with localcontext(prec=40):
+        exact = amount * points_per_yuan * multiplier * extra * boost.numerator
+        points = (exact / boost.denominator).to_integral_value(rounding=ROUND_FLOOR)
     return max(int(points), 0)
 
 
 def order_earns(order: Order, membership: Membership) -> bool:
-    """Paid, not cancelled or fully refunded, and placed on or after the enrolment day."""
+    """Paid, not cancelled or fully refunded, placed on or after the enrolment day, by an
+    active member, and not while the membership was frozen or cancelled."""
     placed_on = timezone.localdate(order.ordered_at)
     return (
         order.status in PURCHASE_STATUSES
         and placed_on >= membership.enrolled_on
         and membership.status == MembershipStatus.ACTIVE
+        and not paused_at(membership, order.ordered_at)
     )
+
+
+def pauses_covering(ordered_at: object) -> Q:
+    """Pauses (frozen or cancelled periods) that cover the moment `ordered_at` (a datetime or
+    an expression such as ``OuterRef("ordered_at")``)."""
+    return Q(started_at__lte=ordered_at) & (Q(ended_at__isnull=True) | Q(ended_at__gt=ordered_at))
+
+
+def paused_at(membership: Membership, moment: datetime.datetime) -> bool:
+    return MembershipPause.objects.filter(pauses_covering(moment), membership=membership).exists()
 
 
 def cash_offsets_on(order: Order) -> Decimal:
@@ -304,15 +325,16 @@ def earn_for_order(
             return None
         settings = LoyaltySettings.current()
         base = order.total_amount - cash_offsets_on(order)
+        boost = boost_for_order(order.pk, order.ordered_at, order.store_id)
         points = order_points(
-            base, settings.points_per_yuan, locked.tier.points_multiplier, extra_multiplier
+            base, settings.points_per_yuan, locked.tier.points_multiplier, extra_multiplier, boost
         )
         if points <= 0:
             return None
-        reason = _("Order %(number)s, ¥%(amount)s") % {
-            "number": order.external_id,
-            "amount": base,
-        }
+        reason = boosted_reason(
+            _("Order %(number)s, ¥%(amount)s") % {"number": order.external_id, "amount": base},
+            boost,
+        )
         fields = EntryFields(
             PointsKind.EARN, PointsSource.ORDER, reason, earn_key(order.pk), actor, order
         )

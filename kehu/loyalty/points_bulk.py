@@ -24,6 +24,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.commerce.models import PURCHASE_STATUSES, Order, Refund
+from kehu.loyalty.earning_rules import (
+    NO_BOOST,
+    Boost,
+    LineRow,
+    RuleBook,
+    boosted_reason,
+    order_lines,
+)
 from kehu.loyalty.ledger_writer import (
     add_to_balances,
     chunks,
@@ -34,13 +42,20 @@ from kehu.loyalty.ledger_writer import (
 from kehu.loyalty.models import (
     GroupDealStatus,
     LoyaltySettings,
+    MembershipPause,
     MembershipStatus,
     PointsEntry,
     PointsKind,
     PointsSource,
     Redemption,
 )
-from kehu.loyalty.points import earn_key, expiry_date, order_points
+from kehu.loyalty.points import (
+    REASON_LENGTH,
+    earn_key,
+    expiry_date,
+    order_points,
+    pauses_covering,
+)
 from kehu.loyalty.points_refunds import share_between
 from kehu.loyalty.tiers import TierReport, retier_members
 
@@ -66,12 +81,14 @@ class PendingOrder:
     refunded: Decimal
     ordered_at: datetime.datetime
     external_id: str
+    store_id: int | None
 
 
 def pending_orders(after_id: int, upto_id: int) -> list[PendingOrder]:
     """Orders with ids in (after_id, upto_id] of active members, paid, placed on or after the
     enrolment day (local time), with no earning entry yet. Orders in a group deal still open
-    wait: the deal's success earns them at its own multiplier. A window of ids, not a LIMIT:
+    wait: the deal's success earns them at its own multiplier. Orders placed while the membership
+    was frozen or cancelled never earn. A window of ids, not a LIMIT:
     each query reads only its window, however many orders there are."""
     window = {"pk__gt": after_id, "pk__lte": upto_id}
     already_earned = PointsEntry.objects.filter(
@@ -80,6 +97,9 @@ def pending_orders(after_id: int, upto_id: int) -> list[PendingOrder]:
         order_id__lte=upto_id,
         kind=PointsKind.EARN,
     )
+    paused = MembershipPause.objects.filter(
+        pauses_covering(OuterRef("ordered_at")), membership=OuterRef("customer__membership")
+    )
     rows = (
         Order.objects.filter(
             **window,
@@ -87,7 +107,7 @@ def pending_orders(after_id: int, upto_id: int) -> list[PendingOrder]:
             customer__membership__status=MembershipStatus.ACTIVE,
             ordered_at__date__gte=F("customer__membership__enrolled_on"),
         )
-        .filter(~Exists(already_earned))
+        .filter(~Exists(already_earned), ~Exists(paused))
         .exclude(group_participation__deal__status=GroupDealStatus.OPEN)
         .order_by("pk")
         .values_list(
@@ -98,6 +118,7 @@ def pending_orders(after_id: int, upto_id: int) -> list[PendingOrder]:
             "refunded_amount",
             "ordered_at",
             "external_id",
+            "store_id",
         )
     )
     return [PendingOrder(*row) for row in rows]
@@ -172,13 +193,18 @@ class BatchEntries:
         self.refund_reason = _("Refund of ¥%(amount)s on order %(number)s")
         self.expiry = functools.lru_cache(maxsize=4096)(lambda day: expiry_date(day, settings))
 
-    def add_order(self, order: PendingOrder, base: Decimal, refunds: list[RefundRow]) -> int:
-        points = order_points(base, self.settings.points_per_yuan, order.multiplier)
+    def add_order(
+        self, order: PendingOrder, base: Decimal, refunds: list[RefundRow], boost: Boost
+    ) -> int:
+        points = order_points(
+            base, self.settings.points_per_yuan, order.multiplier, Decimal(1), boost
+        )
         if points <= 0:
             return 0
         created = order.ordered_at if self.date_by_order else self.now
         earn_index = len(self.rows)
         reason = self.earn_reason % {"number": order.external_id, "amount": base}
+        reason = boosted_reason(reason, boost)[:REASON_LENGTH]
         self.rows.append([
             earn_index, order.membership_id, PointsKind.EARN, points, points,
             self.expiry(timezone.localdate(order.ordered_at)), PointsSource.ORDER, reason,
@@ -215,8 +241,28 @@ class BatchEntries:
         add_to_balances(self.balances)
 
 
+def lines_by_order(order_ids: Sequence[int], rules: RuleBook) -> dict[int, list[LineRow]]:
+    """The batch's order lines, read only when a category rule needs them."""
+    lines: dict[int, list[LineRow]] = {}
+    if rules.needs_lines:
+        for where in order_filters(order_ids):
+            lines.update(order_lines(**where))
+    return lines
+
+
+def order_boost(order: PendingOrder, rules: RuleBook, lines: dict[int, list[LineRow]]) -> Boost:
+    if rules.is_empty:
+        return NO_BOOST
+    placed_on = timezone.localdate(order.ordered_at)
+    return rules.boost(placed_on, order.store_id, lines.get(order.order_id, []))
+
+
 def earn_batch(
-    orders: list[PendingOrder], now: datetime.datetime, date_by_order: bool, report: BulkEarnReport
+    orders: list[PendingOrder],
+    now: datetime.datetime,
+    date_by_order: bool,
+    report: BulkEarnReport,
+    rules: RuleBook,
 ) -> set[int]:
     """Earn for one batch of orders inside the caller's transaction; answers the members who
     earned."""
@@ -226,10 +272,12 @@ def earn_batch(
     order_ids = [order.order_id for order in orders]
     offsets = offsets_by_order(order_ids)
     refunds = refunds_by_order([order.order_id for order in orders if order.refunded > 0])
+    lines = lines_by_order(order_ids, rules)
     entries = BatchEntries(now, date_by_order)
     for order in orders:
         base = order.total - offsets.get(order.order_id, Decimal(0))
-        points = entries.add_order(order, base, refunds.get(order.order_id, []))
+        boost = order_boost(order, rules, lines)
+        points = entries.add_order(order, base, refunds.get(order.order_id, []), boost)
         report.orders += points > 0
         report.points += points
     report.reversals += sum(1 for row in entries.rows if row[2] == PointsKind.REVERSE)
@@ -267,12 +315,13 @@ def earn_all_pending_orders(
     now = now or timezone.now()
     report = BulkEarnReport()
     earners: set[int] = set()
+    rules = RuleBook.load()
     last_id = Order.objects.aggregate(last=Max("pk"))["last"] or 0
     for after_id in range(0, last_id, batch_size):
         with transaction.atomic():
             orders = pending_orders(after_id, after_id + batch_size)
             if orders:
-                earners |= earn_batch(orders, now, date_entries_by_order, report)
+                earners |= earn_batch(orders, now, date_entries_by_order, report, rules)
     report.members = len(earners)
     report.upgraded = upgrade_members(earners, now)
     report.seconds = time.monotonic() - started
