@@ -39,6 +39,7 @@ from kehu.customers.api import router as customers_router
 from kehu.customers.services import DuplicateCustomer
 from kehu.engagement.api import router as engagement_router
 from kehu.loyalty.api_coupons import router as loyalty_coupons_router
+from kehu.loyalty.api_earning import router as loyalty_earning_router
 from kehu.loyalty.api_members import router as loyalty_members_router
 from kehu.loyalty.api_referrals import router as loyalty_referrals_router
 from kehu.segments.api import router as segments_router
@@ -172,6 +173,7 @@ api.add_router("", engagement_router, tags=["interactions"])
 api.add_router("", segments_router, tags=["segments"])
 api.add_router("", loyalty_members_router, tags=["loyalty"])
 api.add_router("", loyalty_coupons_router, tags=["coupons"])
+api.add_router("", loyalty_earning_router, tags=["loyalty"])
 api.add_router("", loyalty_referrals_router, tags=["referrals"])
 
 

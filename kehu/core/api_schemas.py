@@ -1,5 +1,8 @@
 """Schemas shared by every API router: the one error shape, pagination, references to people."""
 
+from typing import Any
+
+from django.db.models import QuerySet
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
@@ -40,6 +43,16 @@ class ErrorSchema(Schema):
 class PageParams(Schema):
     limit: int = Field(50, ge=1, le=200, description="How many items to return (1–200).")
     offset: int = Field(0, ge=0, description="How many items to skip.")
+
+
+def page_of(items: QuerySet[Any], params: PageParams) -> dict[str, Any]:
+    """One page of a list answer: {count, limit, offset, items}, as every list endpoint gives."""
+    return {
+        "count": items.count(),
+        "limit": params.limit,
+        "offset": params.offset,
+        "items": list(items[params.offset : params.offset + params.limit]),
+    }
 
 
 class UserRef(Schema):

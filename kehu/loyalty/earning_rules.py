@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -236,7 +237,7 @@ def save_earning_rule(actor: User, rule_id: int | None, data: RuleInput) -> Earn
 def rule_by_id(rule_id: int) -> EarningRule:
     rule = EarningRule.objects.filter(pk=rule_id).first()
     if rule is None:
-        raise ValidationError(_("There is no earning rule %(id)s.") % {"id": rule_id})
+        raise Http404(_("There is no earning rule %(id)s.") % {"id": rule_id})
     return rule
 
 
