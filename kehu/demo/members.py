@@ -11,11 +11,18 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from kehu.commerce.models import Category
 from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
 from kehu.demo.business import Business
 from kehu.loyalty.members import REFERRAL_ALPHABET, REFERRAL_CODE_LENGTH, ensure_default_tiers
-from kehu.loyalty.models import EnrolmentChannel, Membership, RedemptionItem, TierChange
+from kehu.loyalty.models import (
+    EarningRule,
+    EnrolmentChannel,
+    Membership,
+    RedemptionItem,
+    TierChange,
+)
 from kehu.loyalty.points_bulk import earn_all_pending_orders
 from kehu.loyalty.points_expiry import expire_points
 from kehu.loyalty.redemption import redeem_cash_offset, redeem_gift
@@ -39,10 +46,31 @@ def enrol_demo_members(business: Business, seed: int, now: datetime.datetime) ->
     chosen = [row for row, pick in zip(customers, picks.tolist(), strict=True) if pick]
     with transaction.atomic():
         write_memberships(rng, chosen, now)
+        add_earning_rules(now)
     earn_all_pending_orders(now, date_entries_by_order=True)
     redeem_now_and_then(rng, business, now)
     expire_points(now)
     return time.monotonic() - started
+
+
+def add_earning_rules(now: datetime.datetime) -> None:
+    """Double points on fresh produce, and a bonus event over the last 双11, so statements
+    show rules at work (kept when the demo is loaded again)."""
+    fresh = Category.objects.filter(name="生鲜果蔬").first()
+    if fresh is not None:
+        EarningRule.objects.get_or_create(
+            name="生鲜双倍积分", defaults={"multiplier": Decimal(2), "category": fresh}
+        )
+    today = timezone.localdate(now)
+    year = today.year if today >= datetime.date(today.year, 11, 12) else today.year - 1
+    EarningRule.objects.get_or_create(
+        name=f"{year} 双11 三倍积分",
+        defaults={
+            "multiplier": Decimal(3),
+            "starts_on": datetime.date(year, 11, 10),
+            "ends_on": datetime.date(year, 11, 11),
+        },
+    )
 
 
 CustomerRow = tuple[int, datetime.datetime, int | None]

@@ -24,5 +24,6 @@ def test_the_demo_enrols_most_customers_with_their_points():
     assert first_order is not None
     assert first_order.created_at == first_order.order.ordered_at  # dated at the purchase
     assert Membership.objects.aggregate(total=Sum("points_balance"))["total"] > 0
+    assert earned.filter(reason__contains="生鲜双倍积分").exists()  # the demo's earning rule
     delete_business_records()
     assert not Membership.objects.exists() and not Customer.objects.exists()
