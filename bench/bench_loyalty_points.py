@@ -7,6 +7,8 @@ a subprocess with its own Django set-up migrates and writes KEHU_BENCH_POINTS_OR
 1. earns the first KEHU_BENCH_POINTS_SAMPLE orders (default 5,000) the naive way, one
    ``earn_for_order`` call per order, and the rest with ``earn_all_pending_orders`` (set-based
    bulk writes), both reported per 1,000 orders; then runs the bulk job again (nothing to do);
+   then writes a tenth as many new orders with two lines each (one in a category with a ×3
+   earning rule, one not) inside a ×2 bonus event, and earns them in bulk: the cost of rules;
 2. sends redemption requests to POST /api/members/{id}/redeem from KEHU_BENCH_POINTS_THREADS
    threads (default 16) through Django's test client, each thread with its own connection,
    every tenth request a retry of the one before. Members hold 1,000 points and each request
@@ -185,7 +187,11 @@ def time_earning(orders: int, sample: int, members: int) -> list[dict[str, Any]]
             "balances_exact": not check_balances(),
         }
     )
-    for way in ("bulk (earn_all_pending_orders)", "bulk again (nothing pending)"):
+    ways = ["bulk (earn_all_pending_orders)", "bulk again (nothing pending)",
+            "bulk, 2 lines per order, category rule + bonus event"]  # fmt: skip
+    for way in ways:
+        if way.endswith("bonus event"):
+            write_orders_under_rules(max(orders // 10, 1), members)
         before = PointsEntry.objects.count()
         started = time.perf_counter()
         result = earn_all_pending_orders()
@@ -195,6 +201,57 @@ def time_earning(orders: int, sample: int, members: int) -> list[dict[str, Any]]
                      "entries": PointsEntry.objects.count() - before, "seconds": seconds,
                      "balances_exact": exact})  # fmt: skip
     return rows
+
+
+def write_orders_under_rules(count: int, members: int) -> None:
+    """`count` new orders of today with two lines each, ¥ split between a product in 生鲜
+    (a ×3 rule) and one without a category, all inside a ×2 bonus event."""
+    from decimal import Decimal
+
+    import numpy as np
+    from django.db import transaction
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from kehu.commerce.models import Category, Order, OrderLine, Product, SalesChannel
+    from kehu.demo.writer import datetime_text, money, reset_sequences, write_rows
+    from kehu.loyalty.models import EarningRule
+
+    rng = np.random.default_rng(2025)
+    fresh = Category.objects.create(name="生鲜")
+    fresh_product = Product.objects.create(sku="BENCH-FRESH", name="苹果", category=fresh)
+    other_product = Product.objects.create(sku="BENCH-OTHER", name="纸巾")
+    today = timezone.localdate()
+    EarningRule.objects.create(name="生鲜三倍", multiplier=Decimal(3), category=fresh)
+    EarningRule.objects.create(
+        name="活动双倍", multiplier=Decimal(2), starts_on=today, ends_on=today
+    )
+    channel = SalesChannel.objects.get(code="pos")
+    first_id = (Order.objects.aggregate(last=Max("pk"))["last"] or 0) + 1
+    ids = np.arange(first_id, first_id + count)
+    moments = datetime_text(np.full(count, int(timezone.now().timestamp()) - 60))
+    fresh_cents = rng.integers(500, 20_000, count)
+    other_cents = rng.integers(500, 20_000, count)
+    with transaction.atomic():
+        write_rows(
+            Order,
+            ["id", "customer_id", "channel_id", "external_id", "status", "ordered_at",
+             "total_amount", "refunded_amount", "created_at"],
+            zip(ids.tolist(), rng.integers(1, members + 1, count).tolist(), [channel.pk] * count,
+                [f"R{pk:09d}" for pk in ids.tolist()], ["completed"] * count, moments,
+                money(fresh_cents + other_cents), money(np.zeros(count, dtype=int)), moments,
+                strict=True),
+        )  # fmt: skip
+        for product, cents in ((fresh_product, fresh_cents), (other_product, other_cents)):
+            amounts = money(cents)
+            write_rows(
+                OrderLine,
+                ["order_id", "product_id", "product_name", "quantity", "unit_price", "discount",
+                 "amount"],
+                ((pk, product.pk, product.name, "1", amount, "0", amount)
+                 for pk, amount in zip(ids.tolist(), amounts, strict=True)),
+            )  # fmt: skip
+    reset_sequences([Order, OrderLine])
 
 
 def time_api_redemptions(threads: int) -> dict[str, Any]:
