@@ -13,7 +13,7 @@ from pydantic import Field
 from kehu.accounts.models import User
 from kehu.commerce import services
 from kehu.commerce.models import Order, OrderLine, OrderStatus, Refund
-from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams
+from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.customers.queries import get_visible_customer, visible_customers
 
 router = Router()
@@ -165,12 +165,7 @@ def list_orders(request: HttpRequest, filters: Query[OrderQuery]) -> dict[str, A
     if filters.customer is not None:
         customer = get_visible_customer(user, filters.customer)
         orders = orders.filter(customer=customer)
-    return {
-        "count": orders.count(),
-        "limit": filters.limit,
-        "offset": filters.offset,
-        "items": list(orders[filters.offset : filters.offset + filters.limit]),
-    }
+    return page_of(orders, filters)
 
 
 @router.get(

@@ -8,7 +8,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kehu.accounts.models import User
-from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, UserRef
+from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, UserRef, page_of
 from kehu.customers.queries import get_visible_customer
 from kehu.engagement import services
 from kehu.engagement.models import Direction, Interaction, InteractionChannel
@@ -55,12 +55,7 @@ def list_interactions(
 ) -> dict[str, Any]:
     customer = get_visible_customer(caller(request), customer_id)
     interactions = customer.interactions.select_related("staff").order_by("-occurred_at", "-id")
-    return {
-        "count": interactions.count(),
-        "limit": page.limit,
-        "offset": page.offset,
-        "items": list(interactions[page.offset : page.offset + page.limit]),
-    }
+    return page_of(interactions, page)
 
 
 @router.post(

@@ -18,7 +18,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kehu.accounts.models import User
-from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams
+from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.loyalty import coupon_queries as queries
 from kehu.loyalty.coupon_issuing import request_issue_batch
 from kehu.loyalty.coupon_rules import UnknownCoupon, describe_value
@@ -266,12 +266,7 @@ def list_coupon_templates(request: HttpRequest, filters: Query[TemplateQuery]) -
     if filters.active is not None:
         templates = templates.filter(is_active=filters.active)
     templates = templates.order_by("-created_at", "-pk")
-    return {
-        "count": templates.count(),
-        "limit": filters.limit,
-        "offset": filters.offset,
-        "items": list(templates[filters.offset : filters.offset + filters.limit]),
-    }
+    return page_of(templates, filters)
 
 
 @router.post(
