@@ -4,6 +4,7 @@ Every read starts from `visible_customers` / `get_visible_customer` (404 for the
 contacts are masked with `mask_contacts`, exactly as on the pages; writes call one service each.
 """
 
+import functools
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ from kehu.customers.queries import (
     search_customers,
     tags_with_counts,
 )
+from kehu.loyalty.referrals import ReferralCodeRefused, create_referred_customer
 
 router = Router()
 
@@ -158,7 +160,9 @@ class CustomerFieldsIn(InputSchema):
 
     def given_fields(self) -> dict[str, Any]:
         """Only the fields the client sent, as plain JSON values for the service."""
-        return self.model_dump(mode="json", exclude_unset=True, exclude={"tags", "allow_duplicate"})
+        return self.model_dump(
+            mode="json", exclude_unset=True, exclude={"tags", "allow_duplicate", "referral_code"}
+        )
 
 
 class CustomerUpdateIn(CustomerFieldsIn):
@@ -170,6 +174,12 @@ class CustomerCreateIn(CustomerFieldsIn):
     tags: list[str] = Field(default_factory=list, description="Tag names; new ones are created.")
     allow_duplicate: bool = Field(
         False, description="Create even when a customer with the same contact exists."
+    )
+    referral_code: str = Field(
+        "",
+        max_length=20,
+        description="The referring member's code (推荐码), if the customer was referred: the "
+        "customer is created and attributed to that member together, or not at all.",
     )
 
 
@@ -262,18 +272,33 @@ def read_customer(request: HttpRequest, customer_id: int) -> Customer:
     description=(
         "A salesperson or manager becomes the owner; an admin's new customer goes to the pool. "
         "409 `duplicate_customer` when the mobile, email or name and birthday match an existing "
-        "customer, unless `allow_duplicate` is true; 409 `member_number_taken`."
+        "customer, unless `allow_duplicate` is true; 409 `member_number_taken`. With a "
+        "`referral_code` the customer is attributed to that member (the referral waits for the "
+        "first qualifying purchase); a refused code answers 422 naming the rule "
+        "(`unknown_code`, `referrer_inactive`, `self_referral`) at `referral_code`, and no "
+        "customer is created."
     ),
 )
-def add_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[Customer]:
+def add_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[Any]:
     user = caller(request)
-    customer = services.create_customer(
+    create = functools.partial(
+        services.create_customer,
         user,
         payload.given_fields(),
         tag_names=payload.tags,
         allow_duplicate=payload.allow_duplicate,
     )
+    try:
+        customer, _referral = create_referred_customer(user, create, payload.referral_code)
+    except ReferralCodeRefused as refusal:
+        return Status(422, code_refused(refusal))
     return Status(201, customer_as_seen_by(user, customer.pk))
+
+
+def code_refused(refusal: ReferralCodeRefused) -> dict[str, Any]:
+    """The refused referral code as a field error, its code naming the rule."""
+    field = {"path": ["body", "referral_code"], "message": refusal.message}
+    return {"error": {"code": refusal.code, "message": refusal.message, "fields": [field]}}
 
 
 @router.patch(

@@ -132,6 +132,13 @@ def attribute_field(attribute: CustomAttribute) -> forms.Field:
 
 class NewCustomerForm(CustomerForm):
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate with commas."))
+    referral_code = forms.CharField(
+        label=_("Referral code"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+        help_text=_("If a member referred this customer: their code (推荐码)."),
+    )
     allow_duplicate = forms.BooleanField(
         label=_("Create anyway: this is a different person"), required=False
     )

@@ -3,6 +3,7 @@ on one customer. Every read starts from the permission layer in `kehu.customers.
 write is one service call through `kehu.web.outcomes.call_service`."""
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -58,6 +59,7 @@ from kehu.customers.services import (
 )
 from kehu.engagement.forms import FollowUpPlanForm, InteractionForm
 from kehu.engagement.queries import open_follow_ups_of
+from kehu.loyalty.referrals import create_referred_customer
 from kehu.segments.explain import explain_metrics
 from kehu.segments.prediction_queries import prediction_panel, stored_scores
 from kehu.web.outcomes import call_service, redirect_back
@@ -193,20 +195,37 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     form = NewCustomerForm(request.POST or None, attributes=attributes)
     if request.method != "POST" or not form.is_valid():
         return customer_form_page(request, form, None, None)
-    outcome = call_service(
-        request,
+    create = partial(
         create_customer,
         user,
         form.service_fields(),
         tag_names=split_names(form.cleaned_data["tags"]),
         allow_duplicate=form.cleaned_data["allow_duplicate"],
+    )
+    code = form.cleaned_data["referral_code"]
+    outcome = call_service(
+        request,
+        create_referred_customer,
+        user,
+        create,
+        code,
         form=form,
         field_names=SERVICE_TO_FORM_FIELDS,
     )
     if not outcome.succeeded:
         return customer_form_page(request, form, None, duplicate_warning(outcome.error))
-    messages.success(request, _("Customer %(name)s was created.") % {"name": outcome.value.name})
-    return redirect("customers:detail", pk=outcome.value.pk)
+    customer, referral = outcome.value
+    messages.success(request, _("Customer %(name)s was created.") % {"name": customer.name})
+    if referral is not None:
+        messages.info(
+            request,
+            _(
+                "Referral code %(code)s recorded: both sides are rewarded after the first "
+                "qualifying purchase."
+            )
+            % {"code": referral.code_used},
+        )
+    return redirect("customers:detail", pk=customer.pk)
 
 
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:

@@ -20,18 +20,28 @@ from kehu.core.errors import NotAllowed
 from kehu.loyalty import groupbuy, referrals
 from kehu.loyalty.models import GroupDeal, GroupDealStatus, GroupRole, Referral, ReferralStatus
 from kehu.loyalty.referral_queries import (
+    NO_REWARD,
+    CouponGiven,
+    RewardGiven,
     get_visible_group_deal,
     group_deal_participants,
     group_deals_with_sizes,
     may_see_programme,
     referral_of,
     referrals_by,
+    with_rewards,
 )
 
 router = Router()
 
 READ_ERRORS = {401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema}
 WRITE_ERRORS = {**READ_ERRORS, 409: ErrorSchema, 422: ErrorSchema}
+
+
+class CouponGivenOut(Schema):
+    template_id: int
+    template_name: str
+    code: str = Field(description="Empty when you may not see the coupon's holder.")
 
 
 class ReferralOut(Schema):
@@ -49,6 +59,30 @@ class ReferralOut(Schema):
     qualifying_order_id: int | None
     attributed_at: datetime
     rewarded_at: datetime | None
+    referrer_points: int = Field(description="Points the referrer was given (0 until rewarded).")
+    referee_points: int = Field(description="Points the new member was given.")
+    referrer_coupon: CouponGivenOut | None = Field(
+        description="The coupon the referrer was given; null when none was."
+    )
+    referee_coupon: CouponGivenOut | None = Field(
+        description="The coupon the new member was given; null when none was."
+    )
+
+    @staticmethod
+    def resolve_referrer_points(referral: Referral) -> int:
+        return reward_of(referral).referrer_points
+
+    @staticmethod
+    def resolve_referee_points(referral: Referral) -> int:
+        return reward_of(referral).referee_points
+
+    @staticmethod
+    def resolve_referrer_coupon(referral: Referral) -> CouponGiven | None:
+        return reward_of(referral).referrer_coupon
+
+    @staticmethod
+    def resolve_referee_coupon(referral: Referral) -> CouponGiven | None:
+        return reward_of(referral).referee_coupon
 
     @staticmethod
     def resolve_referrer_customer_id(referral: Referral) -> int:
@@ -186,6 +220,11 @@ def reader(request: HttpRequest) -> User:
     return user
 
 
+def reward_of(referral: Referral) -> RewardGiven:
+    """What the referral gave, set by `with_rewards` before the output is made."""
+    return getattr(referral, "reward", NO_REWARD)
+
+
 def deal_output(user: User, deal_id: int) -> GroupDeal:
     """The deal with its participants as the user sees them (names of visible ones only)."""
     deal = get_visible_group_deal(user, deal_id)
@@ -212,6 +251,7 @@ def attribute_referral(request: HttpRequest, payload: ReferralIn) -> Status[Refe
         caller(request), payload.referee_customer_id, payload.code
     )
     referral = Referral.objects.select_related("referrer").get(pk=result.referral.pk)
+    with_rewards(caller(request), [referral])
     return Status(201 if result.created else 200, referral)
 
 
@@ -219,10 +259,12 @@ def attribute_referral(request: HttpRequest, payload: ReferralIn) -> Status[Refe
     "/customers/{int:customer_id}/referral",
     response={200: ReferralOut, **READ_ERRORS},
     summary="Read how a customer was referred",
-    description="404 when the customer was not referred or you may not see them.",
+    description="With the points and coupons the referral gave each side once rewarded. 404 "
+    "when the customer was not referred or you may not see them.",
 )
 def read_referral(request: HttpRequest, customer_id: int) -> Referral:
-    return referral_of(reader(request), customer_id)
+    user = reader(request)
+    return with_rewards(user, [referral_of(user, customer_id)])[0]
 
 
 @router.get(
@@ -235,12 +277,13 @@ def read_referral(request: HttpRequest, customer_id: int) -> Referral:
 def list_member_referrals(
     request: HttpRequest, customer_id: int, page: Query[PageParams]
 ) -> dict[str, Any]:
-    made = referrals_by(reader(request), customer_id)
+    user = reader(request)
+    made = referrals_by(user, customer_id)
     return {
         "count": made.count(),
         "limit": page.limit,
         "offset": page.offset,
-        "items": list(made[page.offset : page.offset + page.limit]),
+        "items": with_rewards(user, list(made[page.offset : page.offset + page.limit])),
     }
 
 

@@ -3,6 +3,11 @@ programme's managers), each checked as a whole before anything is saved.
 
 New thresholds apply from the next earning (upgrades) and the next review (downgrades); members
 are not moved the moment a threshold changes.
+
+Each side of a referral is given points, a coupon or both: a side left with 0 points and no
+coupon is refused, since a referral "rewarded" with nothing breaks the promise made to the
+customers (to stop rewarding referrals, set the cap of rewarded referrals to 0). A coupon must
+come from a template that can give one now to any member (`referral_coupons.reward_templates`).
 """
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -12,11 +17,13 @@ from itertools import pairwise
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed
-from kehu.loyalty.models import LoyaltySettings, Tier, TierBasis
+from kehu.loyalty.models import CouponTemplate, LoyaltySettings, Tier, TierBasis
+from kehu.loyalty.referral_coupons import reward_template_problem
 
 # field → (lowest, highest) allowed; None: no upper bound
 NUMBER_LIMITS: dict[str, tuple[Decimal, Decimal | None]] = {
@@ -29,11 +36,32 @@ NUMBER_LIMITS: dict[str, tuple[Decimal, Decimal | None]] = {
     "referral_min_order": (Decimal(0), None),
     "referrals_per_referrer_cap": (Decimal(0), None),
 }
-SETTINGS_FIELDS = (*NUMBER_LIMITS, "tier_basis", "card_prefix")
+# side → (its points field, its coupon field, who it is in a message)
+REWARD_FIELDS = {
+    "referrer": ("referrer_reward_points", "referrer_reward_coupon"),
+    "referee": ("referee_reward_points", "referee_reward_coupon"),
+}
+COUPON_FIELDS = tuple(coupon for _points, coupon in REWARD_FIELDS.values())
+# In the order the settings page shows them.
+SETTINGS_FIELDS = (
+    "points_per_yuan",
+    "points_expire_months",
+    "points_per_yuan_offset",
+    "tier_basis",
+    "downgrade_grace_days",
+    "referrer_reward_points",
+    "referrer_reward_coupon",
+    "referee_reward_points",
+    "referee_reward_coupon",
+    "referral_min_order",
+    "referrals_per_referrer_cap",
+    "card_prefix",
+)
 
 
 def update_loyalty_settings(actor: User, changes: Mapping[str, object]) -> LoyaltySettings:
-    """Change the programme's rules; only the fields given change."""
+    """Change the programme's rules; only the fields given change. A referral coupon is given
+    as a template, its id or None (no coupon)."""
     if not actor.policy.can_manage_settings:
         raise NotAllowed(_("Only administrators may change the programme's rules."))
     unknown = set(changes) - set(SETTINGS_FIELDS)
@@ -44,9 +72,49 @@ def update_loyalty_settings(actor: User, changes: Mapping[str, object]) -> Loyal
         LoyaltySettings.current()
         settings = LoyaltySettings.objects.select_for_update().get(pk=1)
         for name, value in changes.items():
-            setattr(settings, name, value)
+            if name in COUPON_FIELDS:
+                setattr(settings, f"{name}_id", template_id(value))
+            else:
+                setattr(settings, name, value)
+        check_referral_rewards(settings, set(changes))
         settings.save()
     return settings
+
+
+def template_id(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, CouponTemplate):
+        return value.pk
+    return int(str(value))
+
+
+def check_referral_rewards(settings: LoyaltySettings, changed: set[str]) -> None:
+    """Each side gets points or a coupon, judged on the settings as they would be saved (a
+    change of one field with the others). A coupon among the changes — the settings page
+    always sends both — must come from a template that can give one now, so a template
+    switched off since it was chosen is pointed out at the next save."""
+    problems: dict[str, str] = {}
+    now = timezone.now()
+    for side, (points_field, coupon_field) in REWARD_FIELDS.items():
+        coupon_id = getattr(settings, f"{coupon_field}_id")
+        if coupon_id is None:
+            if getattr(settings, points_field) == 0:
+                problems[points_field] = empty_reward_message(side)
+            continue
+        template = CouponTemplate.objects.select_related("tier").filter(pk=coupon_id).first()
+        if template is None:
+            problems[coupon_field] = _("This coupon template does not exist.")
+        elif coupon_field in changed and (problem := reward_template_problem(template, now)):
+            problems[coupon_field] = problem
+    if problems:
+        raise ValidationError(problems)
+
+
+def empty_reward_message(side: str) -> str:
+    if side == "referrer":
+        return _("Give the referrer points, a coupon or both.")
+    return _("Give the new member points, a coupon or both.")
 
 
 def check_settings(changes: Mapping[str, object]) -> None:

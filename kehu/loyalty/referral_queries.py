@@ -8,17 +8,19 @@ referral tree, customers the user may not see are counted but shown without thei
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.customers.queries import get_visible_customer, visible_customers
 from kehu.loyalty.models import (
+    Coupon,
     GroupDeal,
     GroupDealStatus,
     GroupParticipant,
@@ -30,7 +32,8 @@ from kehu.loyalty.models import (
     Referral,
     ReferralStatus,
 )
-from kehu.loyalty.referrals import rejection_label
+from kehu.loyalty.referral_coupons import REFEREE, REFERRER, coupon_key
+from kehu.loyalty.referrals import points_key, rejection_label
 
 MAX_TREE_DEPTH = 5
 TOP_REFERRERS = 10
@@ -148,6 +151,7 @@ class TreeNode:
     attributed_at: datetime.datetime | None = None
     rewarded_at: datetime.datetime | None = None
     children: list[TreeNode] = field(default_factory=list)
+    reward: RewardGiven | None = None
 
 
 TREE_SQL = """
@@ -227,6 +231,74 @@ def flatten_tree(nodes: list[TreeNode]) -> list[TreeNode]:
     return ordered
 
 
+# --- what a referral gave -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CouponGiven:
+    template_id: int
+    template_name: str
+    code: str  # "" when the holder is a customer the user may not see
+
+
+@dataclass(frozen=True)
+class RewardGiven:
+    """The points and coupons a referral gave each side (nothing while it is not rewarded)."""
+
+    referrer_points: int = 0
+    referee_points: int = 0
+    referrer_coupon: CouponGiven | None = None
+    referee_coupon: CouponGiven | None = None
+
+
+NO_REWARD = RewardGiven()
+
+
+def rewards_given(user: User, referral_ids: Iterable[int]) -> dict[int, RewardGiven]:
+    """What each referral gave, read back from the ledger and the coupons by their fixed
+    idempotency keys: two queries whatever the number of referrals. A coupon's code is shown
+    only when the user may see its holder."""
+    ids = list(dict.fromkeys(referral_ids))
+    if not ids:
+        return {}
+    sides = (REFERRER, REFEREE)
+    points_keys = {points_key(pk, side): (pk, side) for pk in ids for side in sides}
+    coupon_keys = {coupon_key(pk, side): (pk, side) for pk in ids for side in sides}
+    points = PointsEntry.objects.filter(idempotency_key__in=list(points_keys))
+    holder_visible = visible_customers(user).filter(pk=OuterRef("customer_id"))
+    coupons = (
+        Coupon.objects.filter(issue_key__in=list(coupon_keys))
+        .select_related("template")
+        .annotate(holder_visible=Exists(holder_visible))
+    )
+    given: dict[int, dict[str, object]] = {pk: {} for pk in ids}
+    for key, amount in points.values_list("idempotency_key", "points"):
+        pk, side = points_keys[key]
+        given[pk][f"{side}_points"] = amount
+    for coupon in coupons:
+        pk, side = coupon_keys[coupon.issue_key or ""]
+        code = coupon.code if coupon.holder_visible else ""  # type: ignore[attr-defined]
+        given[pk][f"{side}_coupon"] = CouponGiven(coupon.template_id, coupon.template.name, code)
+    return {pk: RewardGiven(**values) for pk, values in given.items()}  # type: ignore[arg-type]
+
+
+def with_rewards(user: User, referrals: list[Referral]) -> list[Referral]:
+    """The referrals with ``reward`` set (for the API's output), in one go."""
+    rewards = rewards_given(user, [referral.pk for referral in referrals])
+    for referral in referrals:
+        referral.reward = rewards.get(referral.pk, NO_REWARD)  # type: ignore[attr-defined]
+    return referrals
+
+
+def add_rewards(user: User, nodes: list[TreeNode]) -> list[TreeNode]:
+    """Set what each rewarded referral of the tree gave."""
+    rewarded = [node.referral_id for node in nodes if node.status == ReferralStatus.REWARDED]
+    rewards = rewards_given(user, rewarded)
+    for node in nodes:
+        node.reward = rewards.get(node.referral_id)
+    return nodes
+
+
 # --- the programme's report -------------------------------------------------------------------
 
 
@@ -256,6 +328,7 @@ class ReferralReport:
     points_paid: int
     top_referrers: list[TopReferrer]
     rejections: list[ReasonCount]
+    coupons_given: int = 0
 
     @property
     def conversion(self) -> float | None:
@@ -264,8 +337,9 @@ class ReferralReport:
 
 
 def referral_report(user: User) -> ReferralReport:
-    """Counts by status, rejections by reason, the top referrers and the points paid, over the
-    whole programme; names of referrers only for those the user may see."""
+    """Counts by status, rejections by reason, the top referrers, the points paid and the
+    coupons given, over the whole programme; names of referrers only for those the user may
+    see."""
     by_status = dict(Referral.objects.values_list("status").annotate(count=Count("pk")))
     rejections = (
         Referral.objects.filter(status=ReferralStatus.REJECTED)
@@ -286,7 +360,14 @@ def referral_report(user: User) -> ReferralReport:
         rejections=[
             ReasonCount(reason, rejection_label(reason), count) for reason, count in rejections
         ],
+        coupons_given=referral_coupon_count(),
     )
+
+
+def referral_coupon_count() -> int:
+    """Coupons given as referral rewards (their issue key is ``referral:<id>:<side>:coupon``)."""
+    keys = Q(issue_key__startswith="referral:", issue_key__endswith=":coupon")
+    return Coupon.objects.filter(keys).count()
 
 
 def top_referrers(user: User, limit: int = TOP_REFERRERS) -> list[TopReferrer]:

@@ -1,5 +1,6 @@
-"""Referrals (推荐奖励): a member's code brings a new customer; both earn points once the new
-customer makes a first qualifying purchase.
+"""Referrals (推荐奖励): a member's code brings a new customer; both are rewarded — points, a
+coupon or both, as the programme's settings say — once the new customer makes a first
+qualifying purchase.
 
 "New" means no purchase before the attribution: no order in ``PURCHASE_STATUSES`` (paid,
 completed, partly refunded) ordered before the referral was recorded. Pending, cancelled and
@@ -15,6 +16,7 @@ in ``rejected_reason``, so the report can count it.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -48,6 +50,7 @@ from kehu.loyalty.models import (
     ReferralStatus,
 )
 from kehu.loyalty.points import award_points
+from kehu.loyalty.referral_coupons import REFEREE, REFERRER, give_referral_coupon
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
@@ -115,6 +118,35 @@ def attribute_referral(
             raise
         return AttributionResult(existing, created=False)
     return AttributionResult(referral, created=True)
+
+
+class ReferralCodeRefused(RuleViolation):
+    """The referral code given with a new customer was refused; the customer was not created
+    either. ``details["field"]`` is ``referral_code``, the field of the customer forms."""
+
+
+def create_referred_customer(
+    actor: User,
+    create_customer: Callable[[], Customer],
+    code: str,
+    *,
+    now: datetime.datetime | None = None,
+) -> tuple[Customer, Referral | None]:
+    """Create a customer (``create_customer``, the customers app's own creation) and attribute
+    them to the member whose referral code they gave, in one transaction: when the code is
+    refused — unknown, an inactive member's, the member's own mobile — no customer is left
+    behind and the refusal names the rule. A blank code only creates the customer."""
+    if not normalise_code(code):
+        return create_customer(), None
+    with transaction.atomic():
+        customer = create_customer()
+        try:
+            result = attribute_referral(actor, customer.pk, code, now=now)
+        except RuleViolation as refusal:
+            raise ReferralCodeRefused(
+                refusal.message, code=refusal.code, details={"field": "referral_code"}
+            ) from refusal
+    return customer, result.referral
 
 
 def existing_attribution(referee: Customer, code: str) -> Referral | None:
@@ -205,10 +237,10 @@ def first_qualifying_orders(referrals: QuerySet[Referral]) -> list[tuple[int, in
 
 
 def reward_referral(referral_id: int, *, now: datetime.datetime | None = None) -> Referral:
-    """Pay a pending referral if its referee has made a qualifying purchase: points to both
-    sides, enrolling the referee (channel "referral") if needed. Safe to call any number of
+    """Pay a pending referral if its referee has made a qualifying purchase: points and coupons
+    to both sides, enrolling the referee (channel "referral") if needed. Safe to call any number of
     times and from several processes: the referral row is locked and only a pending one is
-    paid; the points use fixed idempotency keys besides."""
+    paid; the points and coupons use fixed idempotency keys besides."""
     moment = now or timezone.now()
     with transaction.atomic():
         referral = Referral.objects.select_for_update().get(pk=referral_id)
@@ -261,7 +293,33 @@ def reject_referral(referral: Referral, reason: str) -> Referral:
     return referral
 
 
+@dataclass(frozen=True)
+class RewardSide:
+    """What one side of a referral is given: points, a coupon, or both."""
+
+    side: str
+    membership: Membership
+    points: int
+    coupon_template_id: int | None
+    other_name: str
+
+
 def pay_referral(referral: Referral, order: Order, moment: datetime.datetime) -> Referral:
+    """Give each side its points and its coupon, all in the caller's transaction (under the
+    referral's lock) and each under a fixed idempotency key, so nothing is paid twice. A
+    coupon whose template can no longer be issued is skipped with a notification to the
+    programme's people (see `kehu.loyalty.referral_coupons`); the points are paid regardless."""
+    for side in reward_sides(referral, order):
+        pay_side(referral, side, order, moment)
+    referral.status = ReferralStatus.REWARDED
+    referral.qualifying_order = order
+    referral.rewarded_at = moment
+    referral.save(update_fields=["status", "qualifying_order", "rewarded_at"])
+    return referral
+
+
+def reward_sides(referral: Referral, order: Order) -> tuple[RewardSide, RewardSide]:
+    """The referrer and the referee (enrolled now, channel "referral", if not a member yet)."""
     settings = LoyaltySettings.current()
     referrer = Membership.objects.select_related("customer").get(pk=referral.referrer_id)
     referee = Customer.objects.get(pk=referral.referee_id)
@@ -271,26 +329,44 @@ def pay_referral(referral: Referral, order: Order, moment: datetime.datetime) ->
         referee_membership = create_membership(
             referee, EnrolmentChannel.REFERRAL, order.store, signed_up_on, None
         )
-    rewards = (
-        (referrer, settings.referrer_reward_points, "referrer", referee.name),
-        (referee_membership, settings.referee_reward_points, "referee", referrer.customer.name),
+    return (
+        RewardSide(
+            REFERRER,
+            referrer,
+            settings.referrer_reward_points,
+            settings.referrer_reward_coupon_id,
+            referee.name,
+        ),
+        RewardSide(
+            REFEREE,
+            referee_membership,
+            settings.referee_reward_points,
+            settings.referee_reward_coupon_id,
+            referrer.customer.name,
+        ),
     )
-    for membership, points, side, other_name in rewards:
-        if points > 0:
-            award_points(
-                membership,
-                points,
-                source=PointsSource.REFERRAL,
-                reason=reward_reason(side, other_name),
-                idempotency_key=f"referral:{referral.pk}:{side}",
-                order=order if side == "referee" else None,
-                now=moment,
-            )
-    referral.status = ReferralStatus.REWARDED
-    referral.qualifying_order = order
-    referral.rewarded_at = moment
-    referral.save(update_fields=["status", "qualifying_order", "rewarded_at"])
-    return referral
+
+
+def pay_side(referral: Referral, side: RewardSide, order: Order, moment: datetime.datetime) -> None:
+    if side.points > 0:
+        award_points(
+            side.membership,
+            side.points,
+            source=PointsSource.REFERRAL,
+            reason=reward_reason(side.side, side.other_name),
+            idempotency_key=points_key(referral.pk, side.side),
+            order=order if side.side == REFEREE else None,
+            now=moment,
+        )
+    if side.coupon_template_id is not None:
+        give_referral_coupon(
+            referral, side.side, side.coupon_template_id, side.membership.customer_id, moment
+        )
+
+
+def points_key(referral_id: int, side: str) -> str:
+    """The points entry's idempotency key: one entry per referral and side."""
+    return f"referral:{referral_id}:{side}"
 
 
 def reward_reason(side: str, other_name: str) -> str:

@@ -13,12 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed
-from kehu.loyalty.forms_members import (
-    GiftForm,
-    LoyaltySettingsForm,
-    TierFormSet,
-    tier_initial,
-)
+from kehu.loyalty.forms_members import GiftForm, TierFormSet, tier_initial
+from kehu.loyalty.forms_referrals import ProgrammeRulesForm
 from kehu.loyalty.loyalty_settings import SETTINGS_FIELDS, save_tiers, update_loyalty_settings
 from kehu.loyalty.members import ensure_default_tiers
 from kehu.loyalty.models import LoyaltySettings, RedemptionItem
@@ -47,7 +43,7 @@ def programme(request: HttpRequest) -> HttpResponse:
     require_programme_rights(user)
     ensure_default_tiers()
     action = request.POST.get("action") if request.method == "POST" else None
-    settings_form = LoyaltySettingsForm(
+    settings_form = ProgrammeRulesForm(
         request.POST if action == "settings" else None, instance=LoyaltySettings.current()
     )
     tier_forms = TierFormSet(request.POST if action == "tiers" else None, initial=tier_initial())

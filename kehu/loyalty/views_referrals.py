@@ -28,6 +28,7 @@ from kehu.loyalty.groupbuy import (
 )
 from kehu.loyalty.models import GroupDeal, GroupDealStatus, Membership, Referral
 from kehu.loyalty.referral_queries import (
+    add_rewards,
     flatten_tree,
     get_visible_group_deal,
     group_deal_participants,
@@ -36,6 +37,7 @@ from kehu.loyalty.referral_queries import (
     referral_report,
     referral_tree,
     report_chart_data,
+    rewards_given,
 )
 from kehu.web.outcomes import call_service
 
@@ -66,14 +68,20 @@ def report(request: HttpRequest) -> HttpResponse:
 
 
 def tree_context(user: User, customer_id: int) -> dict[str, Any]:
-    """What the referral tree shows: the member, who referred them, everyone below them."""
+    """What the referral tree shows: the member, who referred them (and what that gave),
+    everyone below them with what each rewarded referral gave."""
     customer = get_visible_customer(user, customer_id)
-    nodes = flatten_tree(referral_tree(user, customer.pk))
-    referred_by = Referral.objects.select_related("referrer__customer").filter(referee=customer)
+    nodes = add_rewards(user, flatten_tree(referral_tree(user, customer.pk)))
+    referred_by = (
+        Referral.objects.select_related("referrer__customer").filter(referee=customer).first()
+    )
     return {
         "customer": customer,
         "membership": Membership.objects.filter(customer=customer).first(),
-        "referred_by": referred_by.first(),
+        "referred_by": referred_by,
+        "referred_by_reward": (
+            rewards_given(user, [referred_by.pk]).get(referred_by.pk) if referred_by else None
+        ),
         "referral_nodes": nodes,
         "referral_tree_loaded": True,
         "direct_count": sum(node.depth == 1 for node in nodes),
