@@ -49,7 +49,9 @@ class CustomerForm(forms.Form):
     email = forms.CharField(label=_("Email"), required=False)
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, initial=Gender.UNKNOWN)
     birthday = forms.CharField(
-        label=_("Birthday"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Birthday"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     wechat_id = forms.CharField(label=_("WeChat ID"), required=False)
     wecom_id = forms.CharField(label=_("WeCom ID"), required=False)
