@@ -291,6 +291,9 @@ DOCUMENTED = {
     ("post", "/api/segments/{segment_id}/members/remove"): {200, 401, 403, 404, 409, 422},
     ("post", "/api/segments/{segment_id}/refresh"): {200, 401, 403, 404, 409},
     # coupons: kehu/loyalty/tests/test_coupons_api.py
+    ("get", "/api/earning-rules"): {200, 401, 403, 422},
+    ("post", "/api/earning-rules"): {201, 401, 403, 422},
+    ("put", "/api/earning-rules/{rule_id}"): {200, 401, 403, 404, 422},
     ("get", "/api/coupon-templates"): {200, 401, 403, 422},
     ("post", "/api/coupon-templates"): {201, 401, 403, 422},
     ("get", "/api/coupon-templates/{template_id}"): {200, 401, 403, 404},
@@ -318,6 +321,8 @@ DOCUMENTED = {
     ("post", "/api/members/{customer_id}/earn"): {200, 201, 401, 403, 404, 409, 422},
     ("post", "/api/members/{customer_id}/redeem"): {200, 201, 401, 403, 404, 409, 422},
     ("post", "/api/members/{customer_id}/adjust"): {200, 201, 401, 403, 404, 409, 422},
+    # membership status: kehu/loyalty/tests/test_membership_status.py
+    ("post", "/api/members/{customer_id}/status"): {200, 401, 403, 404, 409, 422},
     ("get", "/api/members/{customer_id}/statement"): {200, 401, 403, 404, 422},
     ("get", "/api/redemption-gifts"): {200, 401, 403},
 }

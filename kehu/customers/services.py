@@ -15,6 +15,8 @@ from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, OwnershipChange, Tag
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
 from kehu.customers.validation import clean_customer_fields
+from kehu.engagement.models import FollowUpStatus
+from kehu.loyalty.merging import merge_loyalty
 from kehu.segments.tasks import refresh_customer_metrics_task
 
 
@@ -178,7 +180,8 @@ FILLABLE_ON_MERGE = (
 
 
 def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
-    """Fold one customer into another: orders, interactions, tags and history move over."""
+    """Fold one customer into another: orders, interactions, call-backs, tags, history and the
+    loyalty records (membership, points, coupons, referrals, group deals) move over."""
     if kept_id == merged_id:
         raise RuleViolation(_("A customer cannot be merged into itself."), code="merge_self")
     kept = get_visible_customer(actor, kept_id)
@@ -188,6 +191,7 @@ def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
     with transaction.atomic():
         snapshot = snapshot_of(merged)
         moved = move_related_records(merged, kept)
+        moved.update(merge_loyalty(kept, merged, actor))
         fill_blank_fields(kept, merged)
         kept.tags.add(*merged.tags.all())
         merged.delete()
@@ -206,9 +210,20 @@ def move_related_records(source: Customer, target: Customer) -> dict[str, int]:
     return {
         "orders": source.orders.update(customer=target),
         "interactions": source.interactions.update(customer=target),
+        "follow_ups": move_follow_ups(source, target),
         "ownership_changes": source.ownership_changes.update(customer=target),
         "tags": source.tags.count(),
     }
+
+
+def move_follow_ups(source: Customer, target: Customer) -> int:
+    """Planned call-backs move with the interactions. One open call-back per source is allowed:
+    where both customers have one, the merged customer's is cancelled and the kept plan stands."""
+    kept_sources = target.follow_ups.filter(status=FollowUpStatus.OPEN).values("source")
+    source.follow_ups.filter(status=FollowUpStatus.OPEN, source__in=kept_sources).update(
+        status=FollowUpStatus.CANCELLED, closed_at=timezone.now()
+    )
+    return source.follow_ups.update(customer=target)
 
 
 def fill_blank_fields(kept: Customer, merged: Customer) -> None:

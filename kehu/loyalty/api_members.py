@@ -1,10 +1,12 @@
 """The loyalty API: members and points. Mounted in kehu/api.py.
 
 Enrol a customer, read a member by customer id or card number, earn for a stored order, redeem
-(a gift or a cash offset), adjust by hand, read the points statement and the gift catalogue.
+(a gift or a cash offset), adjust by hand, freeze, cancel or reactivate, read the points
+statement and the gift catalogue.
 
 **Retries.** Enrolling and earning are idempotent by nature (one membership per customer, one
-earning per order). Redeeming and adjusting take `idempotency_key` in the body: the same key
+earning per order). Asking for the status a membership has already changes nothing. Redeeming and
+adjusting take `idempotency_key` in the body: the same key
 again answers 200 with the first result and changes nothing; keys are scoped to the calling
 user. A key already used for a different request answers 409 `idempotency_key_reused`.
 **Errors.** A customer you may not see answers 404 `not_found`; a visible customer who is not a
@@ -29,6 +31,7 @@ from kehu.core.errors import NotAllowed
 from kehu.loyalty.member_points import earn_points_for_order, enrol_customer
 from kehu.loyalty.member_queries import may_read_members, statement, tier_progress
 from kehu.loyalty.members import UnknownMember, visible_membership, visible_membership_by_card
+from kehu.loyalty.membership_status import change_membership_status
 from kehu.loyalty.models import (
     EnrolmentChannel,
     Membership,
@@ -181,6 +184,39 @@ class AdjustIn(InputSchema):
 class AdjustOut(Schema):
     entry: EntryOut
     balance: int
+
+
+class StatusIn(InputSchema):
+    status: MembershipStatus = Field(description="The status the membership should have.")
+    reason: str = Field(min_length=1, max_length=300, description="Kept in the status history.")
+
+
+class PauseOut(Schema):
+    id: int
+    status: MembershipStatus
+    started_at: datetime
+    reason: str
+    started_by: str | None = Field(description="Username of the staff member.")
+
+    @staticmethod
+    def resolve_reason(pause: Any) -> str:
+        return pause.start_reason  # type: ignore[no-any-return]
+
+    @staticmethod
+    def resolve_started_by(pause: Any) -> str | None:
+        return pause.started_by.username if pause.started_by_id else None
+
+
+class StatusOut(Schema):
+    customer_id: int
+    card_number: str
+    status: MembershipStatus
+    changed: bool = Field(description="False: the membership had this status already.")
+    forfeited_points: int = Field(description="Points the cancellation took; 0 otherwise.")
+    points_balance: int
+    pause: PauseOut | None = Field(
+        description="The freeze or cancellation in force; empty when active."
+    )
 
 
 class GiftOut(Schema):
@@ -369,6 +405,32 @@ def adjust(request: HttpRequest, customer_id: int, payload: AdjustIn) -> Status[
     )
     body = {"entry": result.entry, "balance": fresh_balance(result.entry.membership_id)}
     return Status(201 if result.created else 200, body)
+
+
+@router.post(
+    "/members/{int:customer_id}/status",
+    response={200: StatusOut, **WRITE_ERRORS},
+    summary="Freeze, cancel or reactivate a membership (idempotent)",
+    description="Administrators and store managers only; the reason is kept in the status "
+    "history. A frozen or cancelled member earns and redeems nothing; cancelling forfeits the "
+    "whole balance (one adjustment in the statement), and reactivating does not give it back. "
+    "Asking for the current status answers 200 with `changed` false. 409 "
+    "`invalid_status_change` (a cancelled membership is reactivated before it is frozen); "
+    "422 without a reason.",
+)
+@unknown_member_not_found
+def change_status(request: HttpRequest, customer_id: int, payload: StatusIn) -> dict[str, Any]:
+    result = change_membership_status(caller(request), customer_id, payload.status, payload.reason)
+    membership = result.membership
+    return {
+        "customer_id": membership.customer_id,
+        "card_number": membership.card_number,
+        "status": membership.status,
+        "changed": result.changed,
+        "forfeited_points": result.forfeited,
+        "points_balance": membership.points_balance,
+        "pause": result.pause,
+    }
 
 
 @router.get(

@@ -1,5 +1,6 @@
-"""Forms of the member pages: adjusting points, redeeming at the counter, the programme's rules,
-its tiers and the gift catalogue. They only parse; the services check the rules.
+"""Forms of the member pages: adjusting points, changing a membership's status, redeeming at the
+counter, the programme's rules, its tiers and the gift catalogue. They only parse; the services
+check the rules.
 
 The counter's forms carry a one-time token that becomes the redemption's idempotency key, so a
 double click or a resubmitted page redeems once.
@@ -37,6 +38,14 @@ class AdjustForm(TokenForm):
         help_text=_("Positive adds points, negative takes them."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class MembershipStatusForm(forms.Form):
+    """The reason for freezing, cancelling or reactivating a membership (kept in its history)."""
+
+    reason = forms.CharField(
+        label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 def active_stores() -> Any:

@@ -382,8 +382,8 @@ def earn_group_order(deal: GroupDeal, order: Order) -> PointsEntry | None:
         return earn_for_order(order, extra_multiplier=deal.participant_points_multiplier)
     extra = Decimal(base.points) * (deal.participant_points_multiplier - 1)
     top_up = int(extra.to_integral_value(rounding=ROUND_FLOOR))
-    if top_up <= 0:
-        return None
+    if top_up <= 0 or base.membership.status != MembershipStatus.ACTIVE:
+        return None  # a frozen or cancelled member earns no top-up, as no points at all
     return award_points(
         base.membership,
         top_up,

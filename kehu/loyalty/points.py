@@ -85,7 +85,7 @@ def insufficient_points(balance: int, needed: int) -> RuleViolation:
 def require_active(membership: Membership) -> None:
     if membership.status != MembershipStatus.ACTIVE:
         raise RuleViolation(
-            _("The membership is %(status)s: points cannot be earned or redeemed.")
+            _("The membership is not active (%(status)s): points cannot be earned or redeemed.")
             % {"status": membership.get_status_display()},
             code="membership_not_active",
         )
@@ -217,7 +217,8 @@ def award_points(
 ) -> PointsEntry:
     """Give a member points (campaign, referral, group buy, birthday): an EARN entry expiring
     per the programme. The same idempotency key again returns the first entry, changing
-    nothing. Earning may lift the member to a higher tier at once."""
+    nothing. A frozen or cancelled membership is refused (``membership_not_active``). Earning
+    may lift the member to a higher tier at once."""
     if points <= 0:
         raise RuleViolation(
             _("Points to award must be more than zero."),
@@ -232,6 +233,7 @@ def award_points(
             existing = entry_with_key(idempotency_key)
             if existing is not None:
                 return existing
+            require_active(locked)
             entry = add_points(locked, points, fields, now)
             upgrade_after_earning(locked, now, actor)
     except IntegrityError:

@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("<int:customer_id>/", members.member_detail, name="member"),
     path("<int:customer_id>/enrol/", members.enrol, name="enrol"),
     path("<int:customer_id>/adjust/", members.adjust, name="adjust"),
+    path("<int:customer_id>/status/<str:status>/", members.change_status, name="member_status"),
     path("<int:customer_id>/statement/", members.statement_export, name="statement_export"),
     path("counter/", members.counter, name="counter"),
     path(

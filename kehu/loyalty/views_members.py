@@ -1,5 +1,6 @@
 """Member pages (会员): the list with its export, one member (balance, tier progress, statement,
-coupons), enrolment from the customer page, staff adjustments, and redemption at the counter.
+coupons, status history), enrolment from the customer page, staff adjustments, freezing,
+cancelling and reactivating, and redemption at the counter.
 Reads start at the permission layer; every write is one service call through call_service."""
 
 from decimal import Decimal
@@ -13,12 +14,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
 from kehu.customers.queries import get_visible_customer, mask_contacts
 from kehu.imports.views import export_response, require_export_rights
-from kehu.loyalty.forms_members import AdjustForm, CashOffsetForm, GiftRedeemForm
+from kehu.loyalty.forms_members import (
+    AdjustForm,
+    CashOffsetForm,
+    GiftRedeemForm,
+    MembershipStatusForm,
+)
 from kehu.loyalty.member_points import enrol_customer
 from kehu.loyalty.member_queries import (
     MemberFilters,
@@ -33,6 +40,7 @@ from kehu.loyalty.member_queries import (
     tier_progress,
 )
 from kehu.loyalty.members import UnknownMember, membership_of, visible_membership
+from kehu.loyalty.membership_status import StatusChange, allowed_moves, change_membership_status
 from kehu.loyalty.models import (
     EnrolmentChannel,
     LoyaltySettings,
@@ -125,6 +133,7 @@ def member_context(
     """Everything the member page shows, in a fixed number of queries."""
     page = paginate(request, statement(membership), STATEMENT_PAGE_SIZE)
     can_adjust = user.policy.can_adjust_points
+    can_change_status = user.policy.can_change_memberships
     return {
         "customer": membership.customer,
         "membership": membership,
@@ -134,6 +143,8 @@ def member_context(
         "tier_changes": membership.tier_changes.select_related("previous_tier", "tier")[:10],
         "redemptions": membership.redemptions.select_related("item", "order", "store")[:10],
         "adjust_form": (adjust_form or AdjustForm()) if can_adjust else None,
+        "pauses": membership.pauses.select_related("started_by", "ended_by")[:20],
+        "status_moves": allowed_moves(membership.status) if can_change_status else (),
         "can_serve": user.policy.can_serve_members,
         "can_export": user.policy.can_export,
         "section": "loyalty",
@@ -188,6 +199,59 @@ def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
     membership.refresh_from_db()
     context = member_context(request, user, membership, adjust_form=form)
     return render(request, "loyalty/member.html", context, status=400)
+
+
+def require_status_rights(user: User) -> None:
+    if not user.policy.can_change_memberships:
+        raise PermissionDenied(_("Your role may not change memberships."))
+
+
+@require_http_methods(["GET", "POST"])
+def change_status(request: HttpRequest, customer_id: int, status: str) -> HttpResponse:
+    """Confirm freezing, cancelling or reactivating with a reason; back to the member page."""
+    user = current_user(request)
+    require_status_rights(user)
+    if status not in MembershipStatus.values:
+        raise Http404(status)
+    membership = member_or_404(user, customer_id)
+    form = MembershipStatusForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        reason = form.cleaned_data["reason"]
+        outcome = call_service(
+            request, change_membership_status, user, customer_id, status, reason, form=form
+        )
+        if outcome.succeeded:
+            messages.success(request, status_message(outcome.value))
+            return redirect("loyalty:member", customer_id=customer_id)
+    context = {
+        "customer": membership.customer,
+        "membership": membership,
+        "target": status,
+        "target_label": MembershipStatus(status).label,
+        "form": form,
+        "section": "loyalty",
+    }
+    code = 400 if request.method == "POST" else 200
+    return render(request, "loyalty/member_status.html", context, status=code)
+
+
+def status_message(change: StatusChange) -> str:
+    membership = change.membership
+    if not change.changed:
+        return _("The membership was %(status)s already; nothing changed.") % {
+            "status": membership.get_status_display().lower()
+        }
+    if membership.status == MembershipStatus.FROZEN:
+        return _(
+            "The membership is frozen: no points are earned or redeemed until it is reactivated."
+        )
+    if membership.status == MembershipStatus.CANCELLED:
+        return ngettext(
+            "The membership is cancelled; %(points)s point was forfeited.",
+            "The membership is cancelled; %(points)s points were forfeited.",
+            change.forfeited,
+        ) % {"points": change.forfeited}
+    return _("The membership is active again.")
 
 
 def member_or_404(user: User, customer_id: int) -> Membership:

@@ -1,0 +1,66 @@
+"""Merging customers: what moves besides orders and interactions (planned call-backs), and that a
+merge of customers with no loyalty records is recorded as it always was."""
+
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from kehu.commerce.models import Order
+from kehu.customers.services import merge_customers
+from kehu.engagement.models import FollowUp
+from tests.fixtures.records import make_customer
+
+pytestmark = pytest.mark.django_db
+
+
+def plan(customer, assignee, source="manual", status="open") -> FollowUp:
+    return FollowUp.objects.create(
+        customer=customer,
+        assignee=assignee,
+        due_on=date(2026, 12, 1),
+        reason="回访",
+        source=source,
+        status=status,
+    )
+
+
+def test_a_merge_without_loyalty_records_counts_what_it_always_did(sales, channel):
+    kept, merged = make_customer(sales, name="王芳"), make_customer(sales, name="王芳")
+    Order.objects.create(
+        customer=merged,
+        channel=channel,
+        external_id="POS-9",
+        ordered_at=timezone.now(),
+        total_amount="20.00",
+    )
+    record = merge_customers(sales, kept.pk, merged.pk)
+    assert record.moved_counts == {
+        "orders": 1,
+        "interactions": 0,
+        "follow_ups": 0,
+        "ownership_changes": 0,
+        "tags": 0,
+    }
+    assert Order.objects.get().customer_id == kept.pk
+
+
+def test_planned_call_backs_move_with_the_customer(sales):
+    kept, merged = make_customer(sales, name="王芳"), make_customer(sales, name="王芳")
+    kept_plan = plan(kept, sales)
+    same_source = plan(merged, sales)
+    churn = plan(merged, sales, source="churn_warning")
+    done = plan(merged, sales, status="done")
+    record = merge_customers(sales, kept.pk, merged.pk)
+    rows = {
+        follow_up.pk: (follow_up.customer_id, follow_up.status)
+        for follow_up in FollowUp.objects.all()
+    }
+    assert rows == {
+        kept_plan.pk: (kept.pk, "open"),
+        same_source.pk: (kept.pk, "cancelled"),  # one open call-back per source
+        churn.pk: (kept.pk, "open"),
+        done.pk: (kept.pk, "done"),
+    }
+    assert FollowUp.objects.get(pk=same_source.pk).closed_at is not None
+    assert record.moved_counts["follow_ups"] == 3
