@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kehu.commerce.models import Category, Store
 from kehu.loyalty.earning_rules import RuleInput
@@ -13,7 +14,7 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class EarningRuleForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("earning rule", "Name"), max_length=100)
     multiplier = forms.DecimalField(
         label=_("Points multiplier"),
         min_value=Decimal("0.01"),
