@@ -26,7 +26,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field, model_validator
 
 from kehu.accounts.models import User
-from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams
+from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.core.errors import NotAllowed
 from kehu.loyalty.member_points import earn_points_for_order, enrol_customer
 from kehu.loyalty.member_queries import may_read_members, statement, tier_progress
@@ -447,13 +447,7 @@ def read_statement(
     require_reader(user)
     membership = visible_membership(user, customer_id)
     entries = statement(membership)
-    return {
-        "count": entries.count(),
-        "limit": page.limit,
-        "offset": page.offset,
-        "balance": membership.points_balance,
-        "items": list(entries[page.offset : page.offset + page.limit]),
-    }
+    return {**page_of(entries, page), "balance": membership.points_balance}
 
 
 @router.get(

@@ -15,7 +15,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kehu.accounts.models import User
-from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams
+from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.core.errors import NotAllowed
 from kehu.loyalty import groupbuy, referrals
 from kehu.loyalty.models import GroupDeal, GroupDealStatus, GroupRole, Referral, ReferralStatus
@@ -298,12 +298,7 @@ def list_member_referrals(
 )
 def list_group_deals(request: HttpRequest, filters: Query[GroupDealQuery]) -> dict[str, Any]:
     deals = group_deals_with_sizes(reader(request), filters.status or "")
-    return {
-        "count": deals.count(),
-        "limit": filters.limit,
-        "offset": filters.offset,
-        "items": list(deals[filters.offset : filters.offset + filters.limit]),
-    }
+    return page_of(deals, filters)
 
 
 @router.get(
