@@ -286,6 +286,18 @@ def test_an_order_that_earned_when_posted_gets_the_difference(sales, full_deal):
     assert balance(member) == 200
 
 
+def test_a_member_frozen_after_earning_gets_no_top_up_and_the_deal_still_closes(sales, full_deal):
+    deal = full_deal["deal"]
+    frozen, other = full_deal["members"]
+    order = GroupParticipant.objects.get(deal=deal, customer=frozen.customer).order
+    assert earn_for_order(order).points == 100
+    Membership.objects.filter(pk=frozen.pk).update(status="frozen")
+    expire(deal)
+    assert close_due_group_deals().succeeded == 1
+    assert ledger(frozen) == [(f"order:{order.pk}:earn", 100)]
+    assert balance(other) == 200
+
+
 def test_an_order_attached_after_success_earns_at_once(sales, full_deal, channel):
     deal = full_deal["deal"]
     late = make_member(sales, "迟到的")
