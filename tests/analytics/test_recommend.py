@@ -255,3 +255,18 @@ def test_co_purchase_beats_popularity_on_online_retail_time_split():
     assert co_purchased["hit_rate"] >= popular["hit_rate"] + 0.08
     assert co_purchased["precision"] >= popular["precision"] + 0.025
     assert co_purchased["recall"] > popular["recall"]
+
+
+@pytest.mark.parametrize("largest", [50, 2**21], ids=["packed key", "row-wise fallback"])
+def test_distinct_triples_match_numpys_row_unique(largest):
+    import numpy as np
+
+    from kehu.analytics._recommend import _distinct_triples
+
+    rng = np.random.default_rng(7)
+    rows = rng.integers(0, 40, (5000, 3))
+    rows[:3] = largest  # the code ranges decide which way runs
+    expected = np.unique(rows, axis=0)
+    found = _distinct_triples(rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy())
+    assert found.dtype == np.int64
+    assert np.array_equal(found, expected)
