@@ -3,14 +3,10 @@
 (function () {
   "use strict";
 
+  const {escapeText} = window.kehuCharts;
+
   const palette = {issued: "#16a34a", redeemed: "#2563eb", expired: "#9ca3af", takenBack: "#dc2626",
     liability: "#f59e0b"};
-
-  function escapeText(value) {
-    const element = document.createElement("span");
-    element.textContent = String(value);
-    return element.innerHTML;
-  }
 
   function pointsOption(data) {
     const labels = data.labels;
@@ -48,24 +44,5 @@
 
   const builders = {points: pointsOption, tiers: tiersOption};
 
-  function drawAll() {
-    const source = document.getElementById("loyalty-report-data");
-    if (!source || typeof echarts === "undefined") return;
-    const data = JSON.parse(source.textContent);
-    const charts = [];
-    document.querySelectorAll("[data-chart]").forEach((element) => {
-      const build = builders[element.dataset.chart];
-      if (!build) return;
-      const chart = echarts.init(element, null, {renderer: "canvas"});
-      chart.setOption(build(data));
-      charts.push(chart);
-    });
-    window.addEventListener("resize", () => charts.forEach((chart) => chart.resize()));
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", drawAll);
-  } else {
-    drawAll();
-  }
+  window.kehuCharts.draw(["loyalty-report-data"], builders);
 })();

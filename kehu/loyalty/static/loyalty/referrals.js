@@ -3,13 +3,9 @@
 (function () {
   "use strict";
 
-  const palette = ["#2563eb", "#16a34a", "#dc2626"];
+  const {escapeText} = window.kehuCharts;
 
-  function escapeText(value) {
-    const element = document.createElement("span");
-    element.textContent = String(value);
-    return element.innerHTML;
-  }
+  const palette = ["#2563eb", "#16a34a", "#dc2626"];
 
   function referrersOption(data) {
     const names = data.referrers.map((item) => item.label);
@@ -44,24 +40,5 @@
 
   const builders = {referrers: referrersOption, rejections: rejectionsOption};
 
-  function drawAll() {
-    const source = document.getElementById("referral-report-data");
-    if (!source || typeof echarts === "undefined") return;
-    const data = JSON.parse(source.textContent);
-    const charts = [];
-    document.querySelectorAll("[data-chart]").forEach((element) => {
-      const build = builders[element.dataset.chart];
-      if (!build) return;
-      const chart = echarts.init(element, null, {renderer: "canvas"});
-      chart.setOption(build(data));
-      charts.push(chart);
-    });
-    window.addEventListener("resize", () => charts.forEach((chart) => chart.resize()));
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", drawAll);
-  } else {
-    drawAll();
-  }
+  window.kehuCharts.draw(["referral-report-data"], builders);
 })();

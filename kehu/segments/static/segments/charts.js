@@ -3,23 +3,9 @@
 (function () {
   "use strict";
 
+  const {escapeText, number} = window.kehuCharts;
+
   const palette = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2"];
-
-  function escapeText(value) {
-    const element = document.createElement("span");
-    element.textContent = String(value);
-    return element.innerHTML;
-  }
-
-  function number(value) {
-    return Number(value).toLocaleString(document.documentElement.lang || undefined,
-      {maximumFractionDigits: 0});
-  }
-
-  function followLink(params) {
-    const link = params.data && params.data.link;
-    if (link) window.location.assign(link);
-  }
 
   function rfmOption(data) {
     const labels = data.labels;
@@ -103,25 +89,5 @@
     trend: trendOption,
   };
 
-  function drawAll() {
-    const source = document.getElementById("overview-data") || document.getElementById("trend-data");
-    if (!source || typeof echarts === "undefined") return;
-    const data = JSON.parse(source.textContent);
-    const charts = [];
-    document.querySelectorAll("[data-chart]").forEach((element) => {
-      const build = builders[element.dataset.chart];
-      if (!build) return;
-      const chart = echarts.init(element, null, {renderer: "canvas"});
-      chart.setOption(build(data));
-      chart.on("click", followLink);
-      charts.push(chart);
-    });
-    window.addEventListener("resize", () => charts.forEach((chart) => chart.resize()));
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", drawAll);
-  } else {
-    drawAll();
-  }
+  window.kehuCharts.draw(["overview-data", "trend-data"], builders);
 })();

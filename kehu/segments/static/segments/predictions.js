@@ -3,19 +3,10 @@
 (function () {
   "use strict";
 
+  const {escapeText, number} = window.kehuCharts;
+
   const palette = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2"];
   const levelColours = {low: "#16a34a", watch: "#ca8a04", warning: "#ea580c", critical: "#dc2626"};
-
-  function escapeText(value) {
-    const element = document.createElement("span");
-    element.textContent = String(value);
-    return element.innerHTML;
-  }
-
-  function number(value) {
-    return Number(value).toLocaleString(document.documentElement.lang || undefined,
-      {maximumFractionDigits: 0});
-  }
 
   function tooltip(labels) {
     return {
@@ -76,30 +67,5 @@
     holdout: holdoutOption,
   };
 
-  function followLink(params) {
-    const link = params.data && params.data.link;
-    if (link) window.location.assign(link);
-  }
-
-  function drawAll() {
-    const source = document.getElementById("clv-data") || document.getElementById("holdout-data");
-    if (!source || typeof echarts === "undefined") return;
-    const data = JSON.parse(source.textContent);
-    const charts = [];
-    document.querySelectorAll("[data-chart]").forEach((element) => {
-      const build = builders[element.dataset.chart];
-      if (!build) return;
-      const chart = echarts.init(element, null, {renderer: "canvas"});
-      chart.setOption(build(data));
-      chart.on("click", followLink);
-      charts.push(chart);
-    });
-    window.addEventListener("resize", () => charts.forEach((chart) => chart.resize()));
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", drawAll);
-  } else {
-    drawAll();
-  }
+  window.kehuCharts.draw(["clv-data", "holdout-data"], builders);
 })();

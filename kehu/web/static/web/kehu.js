@@ -16,3 +16,47 @@ document.addEventListener("htmx:responseError", (event) => {
   item.textContent = text;
   list.append(item);
 });
+
+// The chart pages' one loader: each page script gives the ids of its json_script blocks and a
+// builder per chart kind; every [data-chart] element is drawn with the locally served ECharts.
+// No user text is parsed as HTML: the numbers come as JSON and tooltips use escapeText.
+window.kehuCharts = {
+  escapeText(value) {
+    const element = document.createElement("span");
+    element.textContent = String(value);
+    return element.innerHTML;
+  },
+
+  number(value) {
+    return Number(value).toLocaleString(document.documentElement.lang || undefined,
+      {maximumFractionDigits: 0});
+  },
+
+  followLink(params) {
+    const link = params.data && params.data.link;
+    if (link) window.location.assign(link);
+  },
+
+  draw(sourceIds, builders) {
+    const drawAll = () => {
+      const source = sourceIds.map((id) => document.getElementById(id)).find(Boolean);
+      if (!source || typeof echarts === "undefined") return;
+      const data = JSON.parse(source.textContent);
+      const charts = [];
+      document.querySelectorAll("[data-chart]").forEach((element) => {
+        const build = builders[element.dataset.chart];
+        if (!build) return;
+        const chart = echarts.init(element, null, {renderer: "canvas"});
+        chart.setOption(build(data));
+        chart.on("click", window.kehuCharts.followLink);
+        charts.push(chart);
+      });
+      window.addEventListener("resize", () => charts.forEach((chart) => chart.resize()));
+    };
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", drawAll);
+    } else {
+      drawAll();
+    }
+  },
+};
