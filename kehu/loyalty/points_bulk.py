@@ -1,12 +1,12 @@
 """Earning for every order that has not earned yet, set-based: for a million orders it reads
 them in windows of ids, locks each window's members, writes all entries with one bulk insert and
-all balances with one bulk update, and at the end moves the members who earned up to the tiers
-they reached, in one grouped query per chunk.
+all balances with one bulk update, and moves the members up to the tiers they reach as their
+orders earn (each member's qualifying value is read once per run).
 
-Points, keys (``order:<id>:earn``) and refund reversals are those of ``earn_for_order`` order
-by order, so the two can run side by side and running either twice earns nothing twice. One
-difference: a member who crosses a tier threshold during a run earns the rest of that run's
-orders at the tier held when the run started (``earn_for_order`` upgrades after each order).
+Points, keys (``order:<id>:earn``), refund reversals and tier upgrades are those of
+``earn_for_order`` order by order, so the two can run side by side and running either twice
+earns nothing twice: a member who crosses a tier threshold during a run earns their next orders
+at the new tier (``TierClimb`` follows each member's tier through the run).
 """
 
 import datetime
@@ -57,7 +57,7 @@ from kehu.loyalty.points import (
     pauses_covering,
 )
 from kehu.loyalty.points_refunds import share_between
-from kehu.loyalty.tiers import TierReport, retier_members
+from kehu.loyalty.tiers import TierClimb
 
 BATCH_SIZE = 20_000
 
@@ -76,7 +76,6 @@ class BulkEarnReport:
 class PendingOrder:
     order_id: int
     membership_id: int
-    multiplier: Decimal
     total: Decimal
     refunded: Decimal
     ordered_at: datetime.datetime
@@ -113,7 +112,6 @@ def pending_orders(after_id: int, upto_id: int) -> list[PendingOrder]:
         .values_list(
             "pk",
             "customer__membership",
-            "customer__membership__tier__points_multiplier",
             "total_amount",
             "refunded_amount",
             "ordered_at",
@@ -182,11 +180,12 @@ class BatchEntries:
     """The rows of one batch, with local ids until real ones are drawn (a reversal points at
     the earning written with it)."""
 
-    def __init__(self, now: datetime.datetime, date_by_order: bool) -> None:
+    def __init__(self, now: datetime.datetime, date_by_order: bool, climb: TierClimb) -> None:
         settings = LoyaltySettings.current()
         self.settings = settings
         self.now = now
         self.date_by_order = date_by_order
+        self.climb = climb
         self.rows: list[list[Any]] = []
         self.balances: dict[int, int] = defaultdict(int)
         self.earn_reason = _("Order %(number)s, ¥%(amount)s")
@@ -196,9 +195,8 @@ class BatchEntries:
     def add_order(
         self, order: PendingOrder, base: Decimal, refunds: list[RefundRow], boost: Boost
     ) -> int:
-        points = order_points(
-            base, self.settings.points_per_yuan, order.multiplier, Decimal(1), boost
-        )
+        multiplier = self.climb.multiplier(order.membership_id)
+        points = order_points(base, self.settings.points_per_yuan, multiplier, Decimal(1), boost)
         if points <= 0:
             return 0
         created = order.ordered_at if self.date_by_order else self.now
@@ -210,6 +208,7 @@ class BatchEntries:
             self.expiry(timezone.localdate(order.ordered_at)), PointsSource.ORDER, reason,
             order.order_id, None, earn_key(order.order_id), None, created,
         ])  # fmt: skip
+        in_window = points if created >= self.climb.since else 0
         before = Decimal(0)
         for refund_id, amount, refunded_at in refunds:
             share = share_between(points, before, before + amount, order.total)
@@ -217,7 +216,9 @@ class BatchEntries:
             self.rows[earn_index][4] -= share
             when = max(refunded_at, created) if self.date_by_order else created
             self.add_reversal(order, (refund_id, amount, when), share, earn_index)
+            in_window -= share if when >= self.climb.since else 0
         self.balances[order.membership_id] += int(self.rows[earn_index][4])
+        self.climb.earned(order.membership_id, in_window)
         return points
 
     def add_reversal(
@@ -263,17 +264,18 @@ def earn_batch(
     date_by_order: bool,
     report: BulkEarnReport,
     rules: RuleBook,
+    climb: TierClimb,
 ) -> set[int]:
-    """Earn for one batch of orders inside the caller's transaction; answers the members who
-    earned."""
-    lock_memberships({order.membership_id for order in orders})
+    """Earn for one batch of orders inside the caller's transaction, moving members up as
+    their orders earn; answers the members who earned."""
+    climb.load(lock_memberships({order.membership_id for order in orders}))
     earned = earned_among([order.order_id for order in orders])  # by others meanwhile
     orders = [order for order in orders if order.order_id not in earned]
     order_ids = [order.order_id for order in orders]
     offsets = offsets_by_order(order_ids)
     refunds = refunds_by_order([order.order_id for order in orders if order.refunded > 0])
     lines = lines_by_order(order_ids, rules)
-    entries = BatchEntries(now, date_by_order)
+    entries = BatchEntries(now, date_by_order, climb)
     for order in orders:
         base = order.total - offsets.get(order.order_id, Decimal(0))
         boost = order_boost(order, rules, lines)
@@ -282,17 +284,8 @@ def earn_batch(
         report.points += points
     report.reversals += sum(1 for row in entries.rows if row[2] == PointsKind.REVERSE)
     entries.write()
+    climb.write_moves(now)
     return set(entries.balances)
-
-
-def upgrade_members(membership_ids: set[int], now: datetime.datetime) -> int:
-    """Move the members who earned up to the tiers they reached, a chunk per transaction;
-    answers how many moved up."""
-    tiers = TierReport()
-    for chunk in chunks(sorted(membership_ids)):
-        with transaction.atomic():
-            retier_members(lock_memberships(chunk), now, at_review=False, report=tiers)
-    return tiers.upgraded
 
 
 def earn_all_pending_orders(
@@ -302,10 +295,8 @@ def earn_all_pending_orders(
     date_entries_by_order: bool = False,
 ) -> BulkEarnReport:
     """The periodic job and `kehu loyalty earn-orders`: every order that can earn and has not,
-    in windows of `batch_size` order ids, each one transaction; then the members who earned
-    move up to the tiers they reached (once each, not once per batch: most members have orders
-    in many batches). Should a run stop between the two, those members move up at their next
-    earning.
+    in windows of `batch_size` order ids, each one transaction that also stores the upgrades
+    its orders brought; a run that stops leaves every committed batch's tiers right.
 
     ``date_entries_by_order`` dates each entry at its order's time instead of now: for loading
     a history (the demo, a migration from another system), so the statement and the monthly
@@ -316,13 +307,14 @@ def earn_all_pending_orders(
     report = BulkEarnReport()
     earners: set[int] = set()
     rules = RuleBook.load()
+    climb = TierClimb(now)
     last_id = Order.objects.aggregate(last=Max("pk"))["last"] or 0
     for after_id in range(0, last_id, batch_size):
         with transaction.atomic():
             orders = pending_orders(after_id, after_id + batch_size)
             if orders:
-                earners |= earn_batch(orders, now, date_entries_by_order, report, rules)
+                earners |= earn_batch(orders, now, date_entries_by_order, report, rules, climb)
     report.members = len(earners)
-    report.upgraded = upgrade_members(earners, now)
+    report.upgraded = len(climb.upgraded)
     report.seconds = time.monotonic() - started
     return report

@@ -162,7 +162,67 @@ def upgrade_if_qualified(
     return move_tier(membership, target, (TierChangeReason.UPGRADE, value, tiers), now, actor)
 
 
-# --- many members at once: after bulk earning, and the review ---------------------------------
+# --- many members at once: bulk earning, and the review ---------------------------------------
+
+
+class TierClimb:
+    """Members' tiers while a bulk run earns their orders one after another, moving up exactly
+    when ``earn_for_order`` would: right after an order earns, to the tier the qualifying value
+    then reaches. A member's value is read once per run (when first met): spend does not change
+    as orders earn, and points earned grow only by what the run writes, which is added here as
+    it goes. ``write_moves`` stores each batch's upgrades before the batch commits."""
+
+    def __init__(self, now: datetime.datetime) -> None:
+        self.tiers = ordered_tiers()
+        self.top = len(self.tiers) - 1
+        self.by_rank = {tier.rank: index for index, tier in enumerate(self.tiers)}
+        self.basis = LoyaltySettings.current().tier_basis
+        self.today = timezone.localdate(now)
+        self.since = window_start(self.today)
+        self.index: dict[int, int] = {}  # membership id → index in `tiers` now
+        self.value: dict[int, Decimal] = {}
+        self.at_batch_start: dict[int, int] = {}
+        self.upgraded: set[int] = set()
+
+    def load(self, membership_ids: Iterable[int]) -> None:
+        """Start a batch of (locked) members: their tiers as stored, and the values of those
+        met for the first time this run."""
+        self.at_batch_start = {}
+        first_met: dict[int, int] = {}
+        for chunk in chunks(sorted(membership_ids)):
+            rows = Membership.objects.filter(pk__in=chunk).values_list(
+                "pk", "tier__rank", "customer_id"
+            )
+            for pk, rank, customer_id in rows:
+                stored = self.by_rank[rank]
+                self.at_batch_start[pk] = stored
+                self.index[pk] = max(self.index.get(pk, stored), stored)
+                if pk not in self.value and stored < self.top:
+                    first_met[pk] = customer_id
+        values = qualifying_values(first_met, self.basis, self.today)
+        self.value.update({pk: values.get(pk, Decimal(0)) for pk in first_met})
+
+    def multiplier(self, membership_id: int) -> Decimal:
+        return self.tiers[self.index[membership_id]].points_multiplier
+
+    def earned(self, membership_id: int, points_in_window: int) -> None:
+        """After an order earned: `points_in_window` is what its entries (the earning less any
+        refund reversed with it) add to points earned in the rolling 12 months."""
+        if self.index[membership_id] == self.top:
+            return
+        if self.basis == TierBasis.POINTS:
+            self.value[membership_id] += points_in_window
+        reached = int(qualifying_tier_indexes(self.tiers, [self.value[membership_id]])[0])
+        if reached > self.index[membership_id]:
+            self.index[membership_id] = reached
+
+    def write_moves(self, now: datetime.datetime) -> None:
+        """Store the upgrades of the batch's members (one history row per member per batch)."""
+        moving = [pk for pk, start in self.at_batch_start.items() if self.index[pk] > start]
+        moves = [(pk, self.tiers[self.index[pk]], self.value[pk]) for pk in moving]
+        ranks = {pk: self.tiers[self.at_batch_start[pk]].rank for pk in moving}
+        write_moves(moves, ranks, now)
+        self.upgraded.update(moving)
 
 
 @dataclass

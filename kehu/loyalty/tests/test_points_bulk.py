@@ -124,3 +124,46 @@ def test_dating_by_order_puts_the_entries_at_the_purchase():
     order = make_order(member.customer, "10.00", at=ordered_at)
     earn_all_pending_orders(date_entries_by_order=True)
     assert PointsEntry.objects.get(order=order).created_at == ordered_at
+
+
+def history_crossing_tiers(seed: int) -> list[Membership]:
+    """Members whose orders (some refunded) carry them over one or two tier thresholds
+    (银卡 at 1,000, 金卡 at 5,000) in the middle of their history."""
+    import random
+
+    chooser = random.Random(seed)
+    now = timezone.now()
+    members = [make_member() for _ in range(6)]
+    award_points(members[0], 900, source="campaign", reason="活动", idempotency_key="c0")
+    for member in members:
+        for number in range(chooser.randint(2, 7)):
+            amount = Decimal(chooser.randint(5_000, 300_000)) / 100
+            order = make_order(member.customer, amount, at=now - timedelta(days=200 - 20 * number))
+            if chooser.random() < 0.3:
+                make_refund(order, (amount / 3).quantize(Decimal("0.01")))
+    return members
+
+
+@pytest.mark.parametrize("basis", ["spend", "points"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_bulk_earning_moves_members_up_mid_run_as_order_by_order_does(basis, seed):
+    from kehu.loyalty.models import LoyaltySettings
+
+    LoyaltySettings.objects.update_or_create(pk=1, defaults={"tier_basis": basis})
+    members = history_crossing_tiers(seed)
+    tiers_of = lambda: list(  # noqa: E731
+        Membership.objects.filter(pk__in=[m.pk for m in members])
+        .order_by("pk")
+        .values_list("tier__name", flat=True)
+    )
+    with transaction.atomic():
+        for order in Order.objects.order_by("pk"):
+            earn_for_order(order)
+        one_by_one = (ledger_rows(), tiers_of())
+        transaction.set_rollback(True)
+    report = earn_all_pending_orders(batch_size=3)
+    assert (ledger_rows(), tiers_of()) == one_by_one
+    assert "银卡" in one_by_one[1] or "金卡" in one_by_one[1]  # the histories do cross
+    assert report.upgraded == sum(tier != "普通" for tier in one_by_one[1])
+    for member in members:
+        assert_ledger_consistent(member)
