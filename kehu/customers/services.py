@@ -16,7 +16,9 @@ from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, Owne
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
 from kehu.customers.validation import clean_customer_fields
 from kehu.engagement.models import FollowUpStatus
-from kehu.loyalty.merging import merge_loyalty
+from kehu.loyalty.merging import membership_snapshot, merge_loyalty
+from kehu.segments.models import Segment, SegmentKind, SegmentMember
+from kehu.segments.services import update_count
 from kehu.segments.tasks import refresh_customer_metrics_task
 
 
@@ -190,11 +192,18 @@ def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
         raise NotAllowed(_("You may not edit both customers."), code="not_allowed")
     with transaction.atomic():
         snapshot = snapshot_of(merged)
+        membership = membership_snapshot(merged)
+        if membership is not None:
+            snapshot["membership"] = membership
         moved = move_related_records(merged, kept)
         moved.update(merge_loyalty(kept, merged, actor))
+        static_lists = static_segments_of(merged)
+        moved["static_segments"] = move_static_segment_memberships(merged, kept)
         fill_blank_fields(kept, merged)
         kept.tags.add(*merged.tags.all())
         merged.delete()
+        for segment in static_lists:
+            update_count(segment)
         kept.save()
         transaction.on_commit(lambda: refresh_customer_metrics_task.enqueue(kept.pk))
         return CustomerMerge.objects.create(
@@ -224,6 +233,22 @@ def move_follow_ups(source: Customer, target: Customer) -> int:
         status=FollowUpStatus.CANCELLED, closed_at=timezone.now()
     )
     return source.follow_ups.update(customer=target)
+
+
+def static_segments_of(customer: Customer) -> list[Segment]:
+    return list(Segment.objects.filter(kind=SegmentKind.STATIC, members__customer=customer))
+
+
+def move_static_segment_memberships(source: Customer, target: Customer) -> int:
+    """The merged customer's places on static lists pass to the kept customer (where the kept
+    one is not on the list already); dynamic segments find the kept customer at their next
+    refresh."""
+    already = SegmentMember.objects.filter(customer=target).values("segment_id")
+    return (
+        SegmentMember.objects.filter(customer=source, segment__kind=SegmentKind.STATIC)
+        .exclude(segment_id__in=already)
+        .update(customer=target)
+    )
 
 
 def fill_blank_fields(kept: Customer, merged: Customer) -> None:

@@ -12,6 +12,7 @@ win; the kept card number and referral code stay.
 
 import datetime
 from collections import Counter
+from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
@@ -52,6 +53,22 @@ def merge_loyalty(kept: Customer, merged: Customer, actor: User | None) -> dict[
 
 
 # --- memberships ------------------------------------------------------------------------------
+
+
+def membership_snapshot(customer: Customer) -> dict[str, Any] | None:
+    """The merged customer's membership as it was, for the merge's record (its card number
+    and code are gone once it is folded into the kept membership)."""
+    membership = Membership.objects.filter(customer=customer).select_related("tier").first()
+    if membership is None:
+        return None
+    return {
+        "card_number": membership.card_number,
+        "referral_code": membership.referral_code,
+        "tier": membership.tier.name,
+        "status": membership.status,
+        "points_balance": membership.points_balance,
+        "enrolled_on": membership.enrolled_on.isoformat(),
+    }
 
 
 def merge_memberships(

@@ -41,6 +41,7 @@ def test_a_merge_without_loyalty_records_counts_what_it_always_did(sales, channe
         "follow_ups": 0,
         "ownership_changes": 0,
         "tags": 0,
+        "static_segments": 0,
     }
     assert Order.objects.get().customer_id == kept.pk
 
@@ -64,3 +65,29 @@ def test_planned_call_backs_move_with_the_customer(sales):
     }
     assert FollowUp.objects.get(pk=same_source.pk).closed_at is not None
     assert record.moved_counts["follow_ups"] == 3
+
+
+def test_places_on_static_lists_pass_to_the_kept_customer(sales, marketer):
+    from kehu.segments.models import Segment, SegmentMember
+
+    kept, merged = make_customer(sales, name="王芳"), make_customer(sales, name="王芳")
+    other = make_customer(sales, name="李娜")
+    only_merged = Segment.objects.create(name="试吃名单", kind="static", member_count=2)
+    both = Segment.objects.create(name="VIP 名单", kind="static", member_count=2)
+    dynamic = Segment.objects.create(name="高消费", kind="dynamic", member_count=1)
+    for segment, customers in ((only_merged, [merged, other]), (both, [kept, merged])):
+        for customer in customers:
+            SegmentMember.objects.create(
+                segment=segment, customer=customer, joined_at=timezone.now()
+            )
+    SegmentMember.objects.create(segment=dynamic, customer=merged, joined_at=timezone.now())
+    record = merge_customers(sales, kept.pk, merged.pk)
+    assert record.moved_counts["static_segments"] == 1
+    members = sorted(SegmentMember.objects.values_list("segment__name", "customer_id"))
+    assert members == sorted([("试吃名单", kept.pk), ("试吃名单", other.pk), ("VIP 名单", kept.pk)])
+    counts = dict(Segment.objects.values_list("name", "member_count"))
+    assert counts == {
+        "试吃名单": 2,
+        "VIP 名单": 1,
+        "高消费": 1,
+    }  # a dynamic one waits for its refresh

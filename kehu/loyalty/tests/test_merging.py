@@ -124,6 +124,14 @@ def test_two_memberships_fold_into_the_kept_one(sales, manager, kept_member, mer
     )
     assert (counts["redemptions"], counts["tier_changes"]) == (1, 1)
     assert kept.card_number == kept_member.card_number
+    assert record.merged_snapshot["membership"] == {
+        "card_number": merged_member.card_number,
+        "referral_code": merged_member.referral_code,
+        "tier": "普通",
+        "status": "active",
+        "points_balance": 500,
+        "enrolled_on": merged_member.enrolled_on.isoformat(),
+    }
 
 
 def test_the_folded_balance_is_spent_oldest_first(sales, kept_member, merged_member):
