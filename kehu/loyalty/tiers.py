@@ -7,6 +7,7 @@ happen at once when points are earned; a downgrade happens only at the member's 
 have passed since it, so purchases in the grace period still count. Every move is a TierChange.
 """
 
+import bisect
 import datetime
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -176,6 +177,7 @@ class TierClimb:
         self.tiers = ordered_tiers()
         self.top = len(self.tiers) - 1
         self.by_rank = {tier.rank: index for index, tier in enumerate(self.tiers)}
+        self.thresholds = [tier.threshold for tier in self.tiers]  # as qualifying_tier_indexes
         self.basis = LoyaltySettings.current().tier_basis
         self.today = timezone.localdate(now)
         self.since = window_start(self.today)
@@ -212,7 +214,7 @@ class TierClimb:
             return
         if self.basis == TierBasis.POINTS:
             self.value[membership_id] += points_in_window
-        reached = int(qualifying_tier_indexes(self.tiers, [self.value[membership_id]])[0])
+        reached = bisect.bisect_right(self.thresholds, self.value[membership_id]) - 1
         if reached > self.index[membership_id]:
             self.index[membership_id] = reached
 
