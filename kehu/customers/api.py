@@ -29,7 +29,7 @@ from kehu.customers.queries import (
     search_customers,
     tags_with_counts,
 )
-from kehu.loyalty.referrals import ReferralCodeRefused, create_referred_customer
+from kehu.loyalty.referrals import ReferralCodeRefused, with_referral
 
 router = Router()
 
@@ -289,7 +289,9 @@ def add_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[Any]
         allow_duplicate=payload.allow_duplicate,
     )
     try:
-        customer, _referral = create_referred_customer(user, create, payload.referral_code)
+        customer, _referral = with_referral(
+            user, payload.referral_code, create, lambda customer: customer.pk
+        )
     except ReferralCodeRefused as refusal:
         return Status(422, code_refused(refusal))
     return Status(201, customer_as_seen_by(user, customer.pk))

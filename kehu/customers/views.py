@@ -59,7 +59,7 @@ from kehu.customers.services import (
 )
 from kehu.engagement.forms import FollowUpPlanForm, InteractionForm
 from kehu.engagement.queries import open_follow_ups_of
-from kehu.loyalty.referrals import create_referred_customer
+from kehu.loyalty.referrals import with_referral
 from kehu.segments.explain import explain_metrics
 from kehu.segments.prediction_queries import prediction_panel, stored_scores
 from kehu.web.outcomes import call_service, redirect_back
@@ -205,10 +205,11 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     code = form.cleaned_data["referral_code"]
     outcome = call_service(
         request,
-        create_referred_customer,
+        with_referral,
         user,
-        create,
         code,
+        create,
+        lambda customer: customer.pk,
         form=form,
         field_names=SERVICE_TO_FORM_FIELDS,
     )

@@ -121,32 +121,34 @@ def attribute_referral(
 
 
 class ReferralCodeRefused(RuleViolation):
-    """The referral code given with a new customer was refused; the customer was not created
-    either. ``details["field"]`` is ``referral_code``, the field of the customer forms."""
+    """The referral code given with a new customer or member was refused; the customer was not
+    created (or enrolled) either. ``details["field"]`` is ``referral_code``, the forms' field."""
 
 
-def create_referred_customer(
+def with_referral[Done](
     actor: User,
-    create_customer: Callable[[], Customer],
     code: str,
+    act: Callable[[], Done],
+    customer_id_of: Callable[[Done], int],
     *,
     now: datetime.datetime | None = None,
-) -> tuple[Customer, Referral | None]:
-    """Create a customer (``create_customer``, the customers app's own creation) and attribute
-    them to the member whose referral code they gave, in one transaction: when the code is
-    refused — unknown, an inactive member's, the member's own mobile — no customer is left
-    behind and the refusal names the rule. A blank code only creates the customer."""
+) -> tuple[Done, Referral | None]:
+    """Do `act` (the customers app's creation of a customer, or an enrolment) and attribute
+    that customer to the member whose referral code they gave, in one transaction: when the
+    code is refused (unknown, an inactive member's, the member's own mobile, a customer who
+    bought before) nothing `act` wrote is kept and the refusal names the rule. A blank code
+    only does `act`."""
     if not normalise_code(code):
-        return create_customer(), None
+        return act(), None
     with transaction.atomic():
-        customer = create_customer()
+        done = act()
         try:
-            result = attribute_referral(actor, customer.pk, code, now=now)
+            result = attribute_referral(actor, customer_id_of(done), code, now=now)
         except RuleViolation as refusal:
             raise ReferralCodeRefused(
                 refusal.message, code=refusal.code, details={"field": "referral_code"}
             ) from refusal
-    return customer, result.referral
+    return done, result.referral
 
 
 def existing_attribution(referee: Customer, code: str) -> Referral | None:

@@ -4,6 +4,7 @@ cancelling and reactivating, and redemption at the counter.
 Reads start at the permission layer; every write is one service call through call_service."""
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -50,10 +51,14 @@ from kehu.loyalty.models import (
 )
 from kehu.loyalty.points import adjust_points
 from kehu.loyalty.redemption import redeem_cash_offset, redeem_gift
+from kehu.loyalty.referrals import with_referral
 from kehu.web.outcomes import call_service, redirect_back
 
 PAGE_SIZE = 25
 STATEMENT_PAGE_SIZE = 20
+
+
+REFERRAL_CODE_INPUT_LENGTH = 20  # longer than any code: the service says it is unknown
 
 
 def current_user(request: HttpRequest) -> User:
@@ -156,21 +161,30 @@ def enrol(request: HttpRequest, customer_id: int) -> HttpResponse:
     user = current_user(request)
     customer = get_visible_customer(user, customer_id)
     store_code = customer.home_store.code if customer.home_store else ""
+    enrolment = partial(
+        enrol_customer, user, customer.pk, channel=EnrolmentChannel.STORE, store_code=store_code
+    )
+    code = request.POST.get("referral_code", "")[:REFERRAL_CODE_INPUT_LENGTH]
     outcome = call_service(
-        request,
-        enrol_customer,
-        user,
-        customer.pk,
-        channel=EnrolmentChannel.STORE,
-        store_code=store_code,
+        request, with_referral, user, code, enrolment, lambda _enrolment: customer.pk
     )
     if not outcome.succeeded:
         return redirect_back(request, reverse("customers:detail", args=[customer.pk]))
-    if outcome.value.created:
+    enrolled, referral = outcome.value
+    if enrolled.created:
         messages.success(
             request,
             _("%(name)s is now a member, card number %(card)s.")
-            % {"name": customer.name, "card": outcome.value.membership.card_number},
+            % {"name": customer.name, "card": enrolled.membership.card_number},
+        )
+    if referral is not None:
+        messages.info(
+            request,
+            _(
+                "Referral code %(code)s recorded: both sides are rewarded after the first "
+                "qualifying purchase."
+            )
+            % {"code": referral.code_used},
         )
     return redirect("loyalty:member", customer_id=customer.pk)
 

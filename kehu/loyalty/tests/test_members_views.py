@@ -287,3 +287,48 @@ def test_the_member_page_costs_the_same_queries_for_a_longer_statement(sales, me
     with CaptureQueriesContext(connection) as long:
         client.get(url)
     assert len(long) == len(short)
+
+
+def test_enrolling_with_a_referral_code_records_the_referral(sales):
+    from kehu.loyalty.models import Referral
+
+    referrer = make_member(sales, name="老会员", mobile="13911112222")
+    newcomer = make_customer(sales, name="新客", mobile="13933334444")
+    client = client_for(sales)
+    page = client.get(reverse("loyalty:member", args=[newcomer.pk])).content.decode()
+    assert 'id="enrol-referral-code"' in page
+    code = referrer.referral_code.lower()  # typed in lower case, with spaces
+    response = client.post(
+        reverse("loyalty:enrol", args=[newcomer.pk]), {"referral_code": f" {code[:4]} {code[4:]}"}
+    )
+    assert response.status_code == 302
+    assert Membership.objects.filter(customer=newcomer).exists()
+    referral = Referral.objects.get(referee=newcomer)
+    assert (referral.referrer_id, referral.status) == (referrer.pk, "pending")
+    shown = client.get(response["Location"]).content.decode()
+    assert f"Referral code {referrer.referral_code} recorded" in shown
+
+
+@pytest.mark.parametrize("case", ["unknown code", "bought before", "hostile"])
+def test_a_refused_referral_code_enrols_nobody(sales, case):
+    from kehu.loyalty.models import Referral
+
+    referrer = make_member(sales, name="老会员", mobile="13911112222")
+    newcomer = make_customer(sales, name="新客", mobile="13933334444")
+    code = {
+        "unknown code": "NOSUCH99",
+        "bought before": referrer.referral_code,
+        "hostile": "<script>alert(1)</script>" * 3,
+    }[case]
+    if case == "bought before":
+        make_order(newcomer, "30.00")
+    client = client_for(sales)
+    response = client.post(
+        reverse("loyalty:enrol", args=[newcomer.pk]), {"referral_code": code}, follow=True
+    )
+    assert not Membership.objects.filter(customer=newcomer).exists()
+    assert not Referral.objects.exists()
+    messages = [str(message) for message in response.context["messages"]]
+    assert len(messages) == 1 and "<script>" not in response.content.decode()
+    if case == "unknown code":
+        assert messages == ["No member has the referral code “NOSUCH99”."]
