@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from kehu.accounts.api import caller
 from kehu.accounts.models import User
 from kehu.commerce import services
 from kehu.commerce.models import Order, OrderLine, OrderStatus, Refund
@@ -134,10 +135,6 @@ class RefundIn(InputSchema):
     amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
     reason: str = Field("", max_length=200)
     is_return: bool = Field(False, description="The goods came back.")
-
-
-def caller(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 def visible_orders(user: User) -> QuerySet[Order]:

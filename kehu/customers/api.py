@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from kehu.accounts.api import caller
 from kehu.accounts.models import User
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, UserRef
 from kehu.customers import pool, services
@@ -215,10 +216,6 @@ class MergeOut(Schema):
     kept: CustomerOut
     merged_customer_id: int
     moved_counts: dict[str, int]
-
-
-def caller(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 def customer_as_seen_by(user: User, customer_id: int) -> Customer:

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from kehu.accounts.models import User
+from kehu.accounts.api import caller
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, UserRef, page_of
 from kehu.customers.queries import get_visible_customer
 from kehu.engagement import services
@@ -39,10 +39,6 @@ class InteractionIn(InputSchema):
     summary: str = Field(min_length=1, max_length=2000)
     direction: Direction = Direction.OUTBOUND
     occurred_at: datetime | None = Field(None, description="Defaults to now; not in the future.")
-
-
-def caller(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 @router.get(

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from kehu.accounts.models import User
+from kehu.accounts.api import caller
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.loyalty import coupon_queries as queries
 from kehu.loyalty.coupon_issuing import request_issue_batch
@@ -226,10 +226,6 @@ class CheckOut(Schema):
 
 class VoidIn(InputSchema):
     reason: str = Field(min_length=1, max_length=200)
-
-
-def caller(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 def unknown_code_not_found(view: Callable[..., Any]) -> Callable[..., Any]:

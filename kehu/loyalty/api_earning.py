@@ -11,7 +11,7 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from kehu.accounts.models import User
+from kehu.accounts.api import caller
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.loyalty import earning_rule_queries as queries
 from kehu.loyalty.coupons import require_programme_rights
@@ -20,10 +20,6 @@ from kehu.loyalty.models import EarningRule
 
 router = Router()
 ERRORS = {401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema}
-
-
-def caller(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 class RuleOut(Schema):

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, model_validator
 
+from kehu.accounts.api import caller
 from kehu.accounts.models import User
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.core.errors import NotAllowed
@@ -225,10 +226,6 @@ class GiftOut(Schema):
     points_cost: int
     stock: int | None = Field(description="Empty: unlimited.")
     description: str
-
-
-def caller(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 def require_reader(user: User) -> None:

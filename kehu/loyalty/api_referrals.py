@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from kehu.accounts.api import caller
 from kehu.accounts.models import User
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.core.errors import NotAllowed
@@ -206,10 +207,6 @@ class GroupDealPage(Schema):
 
 class GroupDealQuery(PageParams):
     status: GroupDealStatus | None = Field(None, description="Only deals in this state.")
-
-
-def caller(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 def reader(request: HttpRequest) -> User:

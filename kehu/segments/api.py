@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from kehu.accounts.api import caller
 from kehu.accounts.models import User
 from kehu.commerce.models import Product
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, UserRef
@@ -179,10 +180,6 @@ class PredictionOut(Schema):
     )
     recommended_products: list[ProductRef] = Field(description="Best first.")
     refreshed_at: datetime
-
-
-def caller(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 def segment_as_seen_by(user: User, segment_id: int) -> Segment:
