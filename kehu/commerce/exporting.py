@@ -66,7 +66,7 @@ def optional_date(value: str | None) -> date | None:
 
 
 def exported_lines(user: User, filters: OrderExportFilters) -> QuerySet[OrderLine]:
-    customers = filter_customers(visible_customers(user), filters.customers).order_by()
+    customers = filter_customers(user, visible_customers(user), filters.customers).order_by()
     lines = OrderLine.objects.filter(order__customer__in=customers.values("pk"))
     if filters.channel:
         lines = lines.filter(order__channel__code=filters.channel)

@@ -60,7 +60,10 @@ class CustomerOut(Schema):
     province: str
     city: str
     district: str
-    address: str
+    address: str = Field(
+        description="The street line; `***` when contact_is_masked (province, city and "
+        "district stay visible)."
+    )
     occupation: str
     income_band: IncomeBand
     interests: list[str]
@@ -95,6 +98,10 @@ class CustomerOut(Schema):
         return customer.display_wecom_id  # type: ignore[attr-defined]
 
     @staticmethod
+    def resolve_address(customer: Customer) -> str:
+        return customer.display_address  # type: ignore[attr-defined]
+
+    @staticmethod
     def resolve_in_pool(customer: Customer) -> bool:
         return customer.owner_id is None
 
@@ -111,7 +118,12 @@ class CustomerPage(Schema):
 
 
 class CustomerQuery(PageParams):
-    q: str = Field("", max_length=100, description="Name, mobile or member number.")
+    q: str = Field(
+        "",
+        max_length=100,
+        description="Part of the name; the member number; a mobile, email, WeChat ID or WeCom "
+        "ID: any part where you see the customer's contacts, else only the whole value.",
+    )
     city: str = Field("", max_length=30)
     owner: int | None = Field(None, description="Owner's user id.")
     pool: bool | None = Field(None, description="true: only the pool; false: only owned.")

@@ -22,7 +22,7 @@ CUSTOMER_COLUMNS: list[tuple[Any, Callable[[Customer], Any]]] = [
     (_("Province"), lambda customer: customer.province),
     (_("City"), lambda customer: customer.city),
     (_("District"), lambda customer: customer.district),
-    (_("Address"), lambda customer: customer.address),
+    (_("Address"), lambda customer: customer.display_address),  # type: ignore[attr-defined]
     (_("Source channel"), lambda customer: customer.get_source_channel_display()),
     (_("Home store"), lambda customer: customer.home_store.code if customer.home_store else ""),
     (_("Owner"), lambda customer: customer.owner.username if customer.owner else ""),

@@ -155,6 +155,7 @@ class Customer(models.Model):
     display_email: str
     display_wechat_id: str
     display_wecom_id: str
+    display_address: str
     contact_is_masked: bool
 
     class Meta:

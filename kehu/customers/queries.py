@@ -2,18 +2,21 @@
 
 Pages, the API, imports and exports all start from `visible_customers(user)`; a customer
 outside it answers 404. Contact details are masked by `mask_contacts` for roles that may not
-see them.
+see them, and `contact_search_q` keeps search from undoing the mask: a contact field the user
+sees masked on a row matches only its whole normalised value.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Role, Scope
 from kehu.customers.models import Customer, Tag
+from kehu.customers.validation import MOBILE_SEPARATORS, normalise_mobile
 
 SORTABLE_FIELDS = {
     "name": "name",
@@ -91,11 +94,14 @@ def optional_int(value: str | None) -> int | None:
         return None
 
 
-def filter_customers(customers: QuerySet[Customer], filters: CustomerFilters) -> QuerySet[Customer]:
+def filter_customers(
+    user: User, customers: QuerySet[Customer], filters: CustomerFilters
+) -> QuerySet[Customer]:
+    """Narrow `customers` by the filters; the search follows what `user` may see of contacts."""
     if filters.search:
         term = filters.search.strip()
         customers = customers.filter(
-            Q(name__icontains=term) | Q(mobile__contains=term) | Q(member_number=term)
+            Q(name__icontains=term) | Q(member_number=term) | contact_search_q(user, term)
         )
     if filters.city:
         customers = customers.filter(city=filters.city)
@@ -117,7 +123,7 @@ def filter_customers(customers: QuerySet[Customer], filters: CustomerFilters) ->
 
 def search_customers(user: User, filters: CustomerFilters) -> QuerySet[Customer]:
     """The customer list: visible, filtered, sorted, with owner and store joined in."""
-    customers = filter_customers(visible_customers(user), filters)
+    customers = filter_customers(user, visible_customers(user), filters)
     return customers.select_related("owner", "home_store").prefetch_related("tags")
 
 
@@ -132,6 +138,66 @@ def allowed_on(user: User, customer: Customer, role_allows: bool) -> bool:
 
 def may_see_contact(user: User, customer: Customer) -> bool:
     return allowed_on(user, customer, user.policy.sees_contact_details)
+
+
+def contact_visible_q(user: User, prefix: str = "") -> Q:
+    """The rows whose contact details the user sees in full: `may_see_contact` as a condition.
+
+    `prefix` reaches the customer from another model (`"customer__"` from a membership).
+    """
+    if not user.policy.sees_contact_details:
+        return Q(**{f"{prefix}pk__in": []})
+    if user.policy.scope == Scope.OWN:
+        return Q(**{f"{prefix}owner_id": user.pk})
+    return Q()
+
+
+def contact_search_q(user: User, term: str, prefix: str = "") -> Q:
+    """Customers whose mobile, email, WeChat ID or WeCom ID matches a search term.
+
+    On a row whose contacts the user sees, any part matches (as people expect of a search box).
+    On a row they see masked, only the whole normalised value does (`138 1234 5678` finds
+    13812345678; `1381234` finds nothing), so a series of searches cannot rebuild what the mask
+    hides. Every door that searches contacts (lists, API, exports, the member list) uses this.
+    """
+    term = term.strip()
+    if not term:
+        return Q(**{f"{prefix}pk__in": []})
+    return whole_contact_q(term, prefix) | (
+        contact_visible_q(user, prefix) & partial_contact_q(term, prefix)
+    )
+
+
+def whole_contact_q(term: str, prefix: str = "") -> Q:
+    """A contact field equal to the whole term, normalised as the archive stores it."""
+    condition = Q(**{f"{prefix}wechat_id": term}) | Q(**{f"{prefix}wecom_id": term})
+    if "@" in term:
+        condition |= Q(**{f"{prefix}email": term.lower()})
+    mobile = normalised_mobile_term(term)
+    if mobile:
+        condition |= Q(**{f"{prefix}mobile": mobile})
+    return condition
+
+
+def partial_contact_q(term: str, prefix: str = "") -> Q:
+    """A contact field containing the term anywhere (for rows whose contacts the user sees)."""
+    condition = (
+        Q(**{f"{prefix}email__icontains": term})
+        | Q(**{f"{prefix}wechat_id__icontains": term})
+        | Q(**{f"{prefix}wecom_id__icontains": term})
+    )
+    digits = MOBILE_SEPARATORS.sub("", term)
+    if digits:
+        condition |= Q(**{f"{prefix}mobile__contains": digits})
+    return condition
+
+
+def normalised_mobile_term(term: str) -> str:
+    """The mobile a search term spells (`+86 138-1234-5678` → 13812345678), or ""."""
+    try:
+        return normalise_mobile(term)
+    except ValidationError:
+        return ""
 
 
 def may_edit(user: User, customer: Customer) -> bool:
@@ -164,8 +230,14 @@ def mask_identifier(value: str) -> str:
     return f"{value[:2]}***" if value else ""
 
 
+def mask_address(address: str) -> str:
+    """The street line hidden whole: province, city and district (own fields) stay visible."""
+    return "***" if address else ""
+
+
 def mask_contacts(user: User, customers: Iterable[Customer]) -> None:
-    """Set display_mobile/display_email/display_wechat_id/display_wecom_id on each customer."""
+    """Set the display_ contact fields (mobile, email, WeChat, WeCom, street address) on each
+    customer: in full where the user may see them, masked otherwise."""
     for customer in customers:
         visible = may_see_contact(user, customer)
         customer.display_mobile = customer.mobile if visible else mask_mobile(customer.mobile)
@@ -178,6 +250,7 @@ def mask_contacts(user: User, customers: Iterable[Customer]) -> None:
         customer.display_wecom_id = (
             customer.wecom_id if visible else mask_identifier(customer.wecom_id)
         )
+        customer.display_address = customer.address if visible else mask_address(customer.address)
         customer.contact_is_masked = not visible
 
 

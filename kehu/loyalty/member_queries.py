@@ -11,7 +11,13 @@ from django.db.models import F, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
 from kehu.accounts.models import User
-from kehu.customers.queries import mask_contacts, optional_int, visible_customers
+from kehu.customers.queries import (
+    contact_search_q,
+    mask_contacts,
+    normalised_mobile_term,
+    optional_int,
+    visible_customers,
+)
 from kehu.loyalty.models import LoyaltySettings, Membership, PointsEntry, Tier
 from kehu.loyalty.tiers import ordered_tiers, qualifying_values
 
@@ -71,7 +77,7 @@ def search_members(user: User, filters: MemberFilters) -> QuerySet[Membership]:
         members = members.filter(
             Q(customer__name__icontains=term)
             | Q(card_number__startswith=term)
-            | Q(customer__mobile__contains=term)
+            | contact_search_q(user, term, prefix="customer__")
         )
     if filters.tier_id is not None:
         members = members.filter(tier_id=filters.tier_id)
@@ -85,8 +91,9 @@ def counter_matches(user: User, term: str) -> list[Membership]:
     term = term.strip()
     if not term:
         return []
+    mobile = normalised_mobile_term(term) or term
     members = list(
-        visible_members(user).filter(Q(card_number=term) | Q(customer__mobile=term))[:10]
+        visible_members(user).filter(Q(card_number=term) | Q(customer__mobile=mobile))[:10]
     )
     mask_contacts(user, [member.customer for member in members])
     return members
