@@ -186,7 +186,9 @@ class CustomerCreateIn(CustomerFieldsIn):
     name: str = Field(min_length=1, max_length=100)
     tags: list[str] = Field(default_factory=list, description="Tag names; new ones are created.")
     allow_duplicate: bool = Field(
-        False, description="Create even when a customer with the same contact exists."
+        False,
+        description="Create even when a customer with the same contact exists, if every match "
+        "is in the pool or one you may edit; never past a customer someone else follows.",
     )
     referral_code: str = Field(
         "",
@@ -281,7 +283,9 @@ def read_customer(request: HttpRequest, customer_id: int) -> Customer:
     description=(
         "A salesperson or manager becomes the owner; an admin's new customer goes to the pool. "
         "409 `duplicate_customer` when the mobile, email or name and birthday match an existing "
-        "customer, unless `allow_duplicate` is true; 409 `member_number_taken`. With a "
+        "customer, unless `allow_duplicate` is true; 409 `duplicate_of_another_owner` when "
+        "`allow_duplicate` meets a match someone else follows (the message names them: ask for "
+        "a transfer); 409 `member_number_taken`. With a "
         "`referral_code` the customer is attributed to that member (the referral waits for the "
         "first qualifying purchase); a refused code answers 422 naming the rule "
         "(`unknown_code`, `referrer_inactive`, `self_referral`) at `referral_code`, and no "

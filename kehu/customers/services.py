@@ -67,9 +67,20 @@ def duplicate_reason(customer: Customer, mobile: str, email: str) -> str:
 
 
 def raise_if_duplicate(
-    actor: User, fields: Mapping[str, Any], exclude_id: int | None = None
+    actor: User,
+    fields: Mapping[str, Any],
+    exclude_id: int | None = None,
+    *,
+    allow_duplicate: bool = False,
 ) -> None:
-    """Refuse the change if it duplicates a customer; only matches the actor may see are named."""
+    """Refuse the change if it duplicates a customer; only matches the actor may see are named.
+
+    `allow_duplicate` (the actor says it is a different person) passes only the matches the
+    actor could take charge of: customers in the pool and customers they may edit (their own
+    for a salesperson, the team's for a manager, anyone's for an administrator). A match that
+    someone else follows is never passed, or a salesperson could copy a colleague's customer
+    into their own list: the refusal says who follows it, so the actor can ask for a transfer.
+    """
     matches = find_duplicates(
         mobile=fields.get("mobile", ""),
         email=fields.get("email", ""),
@@ -79,25 +90,48 @@ def raise_if_duplicate(
     )
     if not matches:
         return
-    visible_ids = set(
-        visible_customers(actor)
-        .filter(pk__in=[match.customer_id for match in matches])
-        .values_list("pk", flat=True)
-    )
+    match_ids = [match.customer_id for match in matches]
+    visible = visible_customers(actor).filter(pk__in=match_ids)
+    visible_ids = set(visible.values_list("pk", flat=True))
+    followers = followers_elsewhere(actor, match_ids, visible_ids)
+    if allow_duplicate and not followers:
+        return
     shown = [asdict(match) for match in matches if match.customer_id in visible_ids]
+    raise DuplicateCustomer(
+        duplicate_message(shown, followers),
+        code="duplicate_of_another_owner" if allow_duplicate else "duplicate_customer",
+        details={
+            "matches": shown,
+            "hidden_matches": len(matches) - len(shown),
+            "can_force": not followers,
+        },
+    )
+
+
+def followers_elsewhere(actor: User, match_ids: list[int], visible_ids: set[int]) -> list[str]:
+    """Who follows the matches the actor could not take charge of (neither pool nor theirs)."""
+    names = set()
+    for customer in Customer.objects.filter(pk__in=match_ids).select_related("owner"):
+        owner = customer.owner
+        if owner is None or (customer.pk in visible_ids and may_edit(actor, customer)):
+            continue
+        names.add(owner.display_name or owner.username)
+    return sorted(names)
+
+
+def duplicate_message(shown: list[dict[str, Any]], followers: list[str]) -> str:
+    if followers:
+        return _(
+            "This customer already exists and is followed by %(followers)s. Ask them or a "
+            "manager to transfer the customer to you instead of creating a second record."
+        ) % {"followers": "、".join(followers)}
     if shown:
-        message = _("Possible duplicate of customer #%(id)s %(name)s (%(reason)s).") % {
+        return _("Possible duplicate of customer #%(id)s %(name)s (%(reason)s).") % {
             "id": shown[0]["customer_id"],
             "name": shown[0]["name"],
             "reason": shown[0]["reason"],
         }
-    else:
-        message = _("A customer with the same mobile, email or name and birthday already exists.")
-    raise DuplicateCustomer(
-        message,
-        code="duplicate_customer",
-        details={"matches": shown, "hidden_matches": len(matches) - len(shown)},
-    )
+    return _("A customer with the same mobile, email or name and birthday already exists.")
 
 
 def raise_if_member_number_taken(member_number: str | None, exclude_id: int | None) -> None:
@@ -118,13 +152,17 @@ def create_customer(
     tag_names: Iterable[str] = (),
     allow_duplicate: bool = False,
 ) -> Customer:
-    """Create a customer owned by the actor if they are a salesperson, else placed in the pool."""
+    """Create a customer owned by the actor if they may claim customers, else placed in the pool.
+
+    A duplicate (same mobile, email, or name and birthday) is refused; `allow_duplicate`
+    creates it anyway only past matches the actor could take charge of (see
+    `raise_if_duplicate`), never past a customer someone else follows.
+    """
     if not actor.policy.can_edit_customers:
         raise NotAllowed(_("Your role may not create customers."), code="not_allowed")
     fields = clean_customer_fields(raw_fields, partial=False)
     raise_if_member_number_taken(fields.get("member_number"), None)
-    if not allow_duplicate:
-        raise_if_duplicate(actor, fields)
+    raise_if_duplicate(actor, fields, allow_duplicate=allow_duplicate)
     with transaction.atomic():
         customer = Customer(**fields)
         if actor.policy.can_claim:

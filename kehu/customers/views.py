@@ -178,12 +178,15 @@ def customer_form_page(
 
 
 def duplicate_warning(error: Exception | None) -> dict[str, Any] | None:
-    """The matches of a duplicate refusal (the service names only customers the user may see)."""
+    """The matches of a duplicate refusal (the service names only customers the user may see),
+    and whether the user may create the customer anyway."""
     if not isinstance(error, DuplicateCustomer):
         return None
     return {
         "matches": error.details.get("matches", []),
         "hidden_matches": error.details.get("hidden_matches", 0),
+        "can_force": error.details.get("can_force", True),
+        "message": error.message,
     }
 
 

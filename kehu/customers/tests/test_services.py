@@ -111,5 +111,5 @@ def test_duplicate_of_an_invisible_customer_is_not_named(sales, colleague_custom
     with pytest.raises(DuplicateCustomer) as caught:
         create_customer(sales, {"name": "新名字", "mobile": colleague_customer.mobile})
     assert colleague_customer.name not in caught.value.message
-    assert caught.value.details == {"matches": [], "hidden_matches": 1}
+    assert caught.value.details == {"matches": [], "hidden_matches": 1, "can_force": False}
     assert Customer.objects.count() == 1
