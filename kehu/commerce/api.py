@@ -197,7 +197,9 @@ def post_order(request: HttpRequest, payload: OrderIn) -> Status[Order]:
     "/orders/{int:order_id}/refunds",
     response={201: RefundOut, **ORDER_ERRORS, 422: ErrorSchema},
     summary="Refund part or all of an order",
-    description="409 `invalid_refund_amount` when the refunds would exceed the order's total.",
+    description="409 `invalid_refund_amount` when the refunds would exceed the order's total; "
+    "403 `not_your_store` for an order of a store you do not work at (administrators refund "
+    "at every store).",
 )
 def refund(request: HttpRequest, order_id: int, payload: RefundIn) -> Status[Refund]:
     user = caller(request)
