@@ -159,10 +159,14 @@ def test_a_user_of_several_stores_must_say_which(sales, store, hangzhou, pool_me
     assert result.redemption.store == hangzhou
 
 
-def test_a_user_of_no_store_cannot_serve_at_the_counter(service_agent, pool_member, umbrella):
+def test_a_user_of_no_store_cannot_serve_at_the_counter(store, pool_member, umbrella):
+    roaming = make_user("roaming", Role.SALES)
     with pytest.raises(NotAllowed) as refusal:
-        redeem_gift(service_agent, pool_member.customer_id, umbrella.pk, idempotency_key="g1")
+        redeem_gift(roaming, pool_member.customer_id, umbrella.pk, idempotency_key="g1")
     assert refusal.value.code == "not_your_store"
+    assert str(refusal.value) == (
+        "You do not work at any store: an administrator adds you to a store's staff."
+    )
     points_untouched(pool_member)
 
 
