@@ -1,5 +1,5 @@
 """API for orders: list and read the orders of visible customers, post orders idempotently,
-refund."""
+refund; and the stores the caller works at (the store codes a counter may send)."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +13,8 @@ from pydantic import Field
 from kehu.accounts.api import caller
 from kehu.accounts.models import User
 from kehu.commerce import services
-from kehu.commerce.models import Order, OrderLine, OrderStatus, Refund
+from kehu.commerce.models import Order, OrderLine, OrderStatus, Refund, Store
+from kehu.commerce.queries import stores_of
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.customers.queries import get_visible_customer, visible_customers
 
@@ -147,6 +148,24 @@ def order_detail(user: User, order_id: int) -> Order:
     """The order with its lines and refunds; raises Order.DoesNotExist (404) if not visible."""
     lines = Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("pk"))
     return visible_orders(user).prefetch_related(lines, "refunds").get(pk=order_id)
+
+
+class StoreOut(Schema):
+    code: str
+    name: str
+    city: str
+
+
+@router.get(
+    "/me/stores",
+    response={200: list[StoreOut], 401: ErrorSchema},
+    summary="The stores I work at",
+    description="The active stores whose staff you are on (administrators: every active "
+    "store), by code. Enrolment, redemption and refunds at any other store answer 403 "
+    "`not_your_store`; a user of exactly one store may leave the store code out.",
+)
+def list_my_stores(request: HttpRequest) -> list[Store]:
+    return list(stores_of(caller(request)))
 
 
 @router.get(

@@ -53,9 +53,7 @@ class CounterForm(TokenForm):
     """A counter form offers only the stores the user works at (`stores_of`), the only one
     chosen already; the service checks the store again."""
 
-    store = forms.ModelChoiceField(
-        label=_("Store"), queryset=Store.objects.none(), required=False
-    )
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False)
 
     def __init__(self, *args: Any, stores: QuerySet[Store] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -71,8 +71,9 @@ def enrol_member(
     enrolled_on: datetime.date | None = None,
 ) -> Membership:
     """Make a customer the user may see a member: a card number, a referral code of their own
-    and the entry tier; at a store only the user works at (403 `not_your_store`). A customer is a member once: enrolling again answers the existing
-    membership unchanged (a retried request is harmless)."""
+    and the entry tier; at a store only the user works at (403 `not_your_store`). A customer
+    is a member once: enrolling again answers the existing membership unchanged (a retried
+    request is harmless)."""
     if not actor.policy.can_serve_members:
         raise NotAllowed(_("Your role may not enrol members."), code="not_allowed")
     customer = get_visible_customer(actor, customer_id)

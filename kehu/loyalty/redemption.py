@@ -46,9 +46,7 @@ def require_counter_role(actor: User) -> None:
         raise NotAllowed(_("Your role may not redeem points."), code="not_allowed")
 
 
-def counter_store(
-    actor: User, store_code: str, order_store: Store | None = None
-) -> Store | None:
+def counter_store(actor: User, store_code: str, order_store: Store | None = None) -> Store | None:
     """The store the redemption happens at: unknown or closed stores are refused, and the user
     must work there and at the order's store (see kehu/commerce/queries.py)."""
     store = resolve_store(store_code)

@@ -46,8 +46,8 @@ def test_a_refund_at_another_store_is_refused_with_403(sales, store, nanjing_ord
     response = ApiClient(sales).post(f"/orders/{nanjing_order.pk}/refunds", {"amount": "10.00"})
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "not_your_store"
-    assert response.json()["error"]["message"] == (
-        "You do not work at 南京新街口店: only its staff may serve customers there."
+    assert response.json()["error"]["message"] == (  # zh-hans, the default language
+        "您不在南京新街口店工作：只有该门店的员工可以在那里为顾客办理。"
     )
     with pytest.raises(NotAllowed):
         refund_order(sales, nanjing_order.pk, Decimal("10.00"), "退货")
@@ -102,3 +102,15 @@ def test_administrators_keep_staff_per_store_and_see_them_per_user(
     )  # fmt: skip
     assert response.status_code == 302
     assert list(nanjing.staff.all()) == [sales]
+
+
+def test_the_api_lists_the_stores_one_works_at(sales, admin_user, marketer, store, nanjing):
+    assert ApiClient(sales).get("/me/stores").json() == [
+        {"code": "SH01", "name": "上海徐汇店", "city": "上海"}
+    ]
+    assert [row["code"] for row in ApiClient(admin_user).get("/me/stores").json()] == [
+        "NJ01",
+        "SH01",
+    ]
+    assert ApiClient(marketer).get("/me/stores").json() == []
+    assert ApiClient().get("/me/stores").status_code == 401

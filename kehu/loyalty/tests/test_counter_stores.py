@@ -148,7 +148,8 @@ def test_a_user_of_several_stores_must_say_which(sales, store, hangzhou, pool_me
         "store": ["You work at several stores: choose the store you are serving at."]
     }
     response = ApiClient(sales).post(
-        f"/members/{pool_member.customer_id}/redeem", {"idempotency_key": "k", "gift_id": umbrella.pk}
+        f"/members/{pool_member.customer_id}/redeem",
+        {"idempotency_key": "k", "gift_id": umbrella.pk},
     )
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["path"] == ["body", "store"]
