@@ -71,6 +71,7 @@ def order_body(world: World) -> dict:
 
 ENDPOINTS = {
     "me": lambda api, w: api.get("/me"),
+    "my_stores": lambda api, w: api.get("/me/stores"),
     "list": lambda api, w: api.get("/customers"),
     "get": lambda api, w: api.get(f"/customers/{w.target.pk}"),
     "create": lambda api, w: api.post("/customers", {"name": "新客", "mobile": "13700000001"}),
@@ -98,6 +99,7 @@ ENDPOINTS = {
 EXPECTED = {
     #               admin manager sales other south service marketing analyst
     "me":           (200, 200, 200, 200, 200, 200, 200, 200),
+    "my_stores":    (200, 200, 200, 200, 200, 200, 200, 200),
     "list":         (200, 200, 200, 200, 200, 200, 200, 200),
     "get":          (200, 200, 200, 404, 404, 200, 200, 200),
     "create":       (201, 201, 201, 201, 201, 403, 403, 403),
@@ -262,6 +264,7 @@ def test_posting_an_existing_order_of_an_invisible_customer_is_not_found(other_s
 # file or in the apps' test_api.py; change this table only together with such a test.
 DOCUMENTED = {
     ("get", "/api/me"): {200, 401},
+    ("get", "/api/me/stores"): {200, 401},
     ("get", "/api/customers"): {200, 401, 422},
     ("post", "/api/customers"): {201, 401, 403, 409, 422},
     ("get", "/api/customers/{customer_id}"): {200, 401, 404},

@@ -1,5 +1,5 @@
 """API for orders: list and read the orders of visible customers, post orders idempotently,
-refund."""
+refund; and the stores the caller works at (the store codes a counter may send)."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +13,8 @@ from pydantic import Field
 from kehu.accounts.api import caller
 from kehu.accounts.models import User
 from kehu.commerce import services
-from kehu.commerce.models import Order, OrderLine, OrderStatus, Refund
+from kehu.commerce.models import Order, OrderLine, OrderStatus, Refund, Store
+from kehu.commerce.queries import stores_of
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.customers.queries import get_visible_customer, visible_customers
 
@@ -149,6 +150,24 @@ def order_detail(user: User, order_id: int) -> Order:
     return visible_orders(user).prefetch_related(lines, "refunds").get(pk=order_id)
 
 
+class StoreOut(Schema):
+    code: str
+    name: str
+    city: str
+
+
+@router.get(
+    "/me/stores",
+    response={200: list[StoreOut], 401: ErrorSchema},
+    summary="The stores I work at",
+    description="The active stores whose staff you are on (administrators: every active "
+    "store), by code. Enrolment, redemption and refunds at any other store answer 403 "
+    "`not_your_store`; a user of exactly one store may leave the store code out.",
+)
+def list_my_stores(request: HttpRequest) -> list[Store]:
+    return list(stores_of(caller(request)))
+
+
 @router.get(
     "/orders",
     response={200: OrderPage, 401: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema},
@@ -197,7 +216,9 @@ def post_order(request: HttpRequest, payload: OrderIn) -> Status[Order]:
     "/orders/{int:order_id}/refunds",
     response={201: RefundOut, **ORDER_ERRORS, 422: ErrorSchema},
     summary="Refund part or all of an order",
-    description="409 `invalid_refund_amount` when the refunds would exceed the order's total.",
+    description="409 `invalid_refund_amount` when the refunds would exceed the order's total; "
+    "403 `not_your_store` for an order of a store you do not work at (administrators refund "
+    "at every store).",
 )
 def refund(request: HttpRequest, order_id: int, payload: RefundIn) -> Status[Refund]:
     user = caller(request)

@@ -22,6 +22,15 @@ class Store(models.Model):
         related_name="stores",
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Who works at the counter here: only they may enrol, redeem and refund at this store
+    # (administrators excepted); see kehu/commerce/queries.py.
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        related_name="stores",
+        blank=True,
+        help_text=_("The users who work at this store's counter."),
+    )
 
     class Meta:
         verbose_name = _("store")

@@ -21,6 +21,7 @@ from kehu.commerce.models import (
     SalesChannel,
     Store,
 )
+from kehu.commerce.queries import require_works_at, store_by_code
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
 from kehu.loyalty.tasks_points import reverse_refund_points_task
@@ -98,16 +99,7 @@ def resolve_channel(code: str) -> SalesChannel:
 
 
 def resolve_store(code: str) -> Store | None:
-    if not code:
-        return None
-    store = Store.objects.filter(code=code).first()
-    if store is None:
-        raise RuleViolation(
-            _("Unknown store “%(code)s”.") % {"code": code},
-            code="unknown_store",
-            details={"field": "store"},
-        )
-    return store
+    return store_by_code(code) if code else None
 
 
 def create_order(actor: User, order_input: OrderInput) -> OrderResult:
@@ -170,7 +162,8 @@ def save_order(
 def refund_order(
     actor: User, order_id: int, amount: Decimal, reason: str, *, is_return: bool = False
 ) -> Refund:
-    """Refund part or all of an order; the order's status follows the refunded total."""
+    """Refund part or all of an order; the order's status follows the refunded total. An
+    order of a store is refunded only by its staff (administrators excepted)."""
     with transaction.atomic():
         order = get_object_or_404(
             Order.objects.select_for_update().filter(customer__in=visible_customers(actor)),
@@ -179,6 +172,8 @@ def refund_order(
         customer = get_visible_customer(actor, order.customer_id)
         if not may_edit(actor, customer):
             raise NotAllowed(_("You may not refund this order."), code="not_allowed")
+        if order.store_id is not None:
+            require_works_at(actor, Store.objects.get(pk=order.store_id))
         if amount <= 0 or order.refunded_amount + amount > order.total_amount:
             raise RuleViolation(
                 _("The refund must be more than zero and at most %(left)s.")

@@ -3,12 +3,14 @@
 Created with get_or_create by natural key, so running the demo again reuses them.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from kehu.accounts.models import Team, User
+from kehu.accounts.roles import Role
 from kehu.commerce.models import Category, Product, SalesChannel, Store
 from kehu.customers.models import Tag, TagGroup
 from kehu.demo.catalogue import CATEGORIES, CHANNELS, STAFF, STORES, TAG_GROUPS, TEAMS
@@ -39,7 +41,7 @@ class Business:
 @transaction.atomic  # one commit instead of one per record
 def ensure_business() -> Business:
     teams = {name: Team.objects.get_or_create(name=name)[0] for name in TEAMS}
-    return Business(
+    business = Business(
         stores=ensure_stores(teams),
         channels=[
             SalesChannel.objects.update_or_create(
@@ -51,6 +53,8 @@ def ensure_business() -> Business:
         staff=ensure_staff(teams),
         tags=ensure_tags(),
     )
+    ensure_store_staff(business.stores, business.staff.values())
+    return business
 
 
 def ensure_stores(teams: dict[str, Team]) -> list[Store]:
@@ -61,6 +65,20 @@ def ensure_stores(teams: dict[str, Team]) -> list[Store]:
         )[0]
         for spec in STORES
     ]
+
+
+def ensure_store_staff(stores: list[Store], staff: Iterable[User]) -> None:
+    """Each store's counter staff: its team's people, and customer service at every store
+    (administrators act everywhere without being staff)."""
+    for store in stores:
+        store.staff.set(
+            [
+                user
+                for user in staff
+                if (user.team_id is not None and user.team_id == store.team_id)
+                or (user.team_id is None and user.role == Role.SERVICE)
+            ]
+        )
 
 
 def ensure_products() -> list[Product]:

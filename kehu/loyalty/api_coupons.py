@@ -4,7 +4,9 @@ Templates with their statistics, issuing to a customer or (in the background) to
 segment, and at the counter: check a code against an order, redeem it, void it. Writes a shop
 system may retry take `idempotency_key` in the body: the same key again answers the first
 result and changes nothing. An unknown code answers 404 `unknown_code`; a rule in the way 409
-with the rule's name as the code (`expired`, `already_used`, `wrong_store`, ...).
+with the rule's name as the code (`expired`, `already_used`, `wrong_store`, ...). A code of a
+customer the caller may not see answers exactly like an unknown code. Checking and redeeming
+on an order of a store need the caller to work at that store (403 `not_your_store`).
 """
 
 import functools
@@ -387,7 +389,9 @@ def list_customer_coupons(request: HttpRequest, customer_id: int) -> list[Coupon
     },
     summary="Check a coupon against an order (dry run)",
     description="Whether redeeming it on the order now would succeed and the discount; when "
-    "not, `rule` names the rule in the way. Nothing is written.",
+    "not, `rule` names the rule in the way. Nothing is written. 404 `unknown_code` for a code "
+    "that does not exist or belongs to a customer you may not see; 403 `not_your_store` for an "
+    "order of a store you do not work at.",
 )
 @unknown_code_not_found
 def check_coupon_for_order(request: HttpRequest, code: str, payload: OrderIn) -> dict[str, Any]:
@@ -409,8 +413,9 @@ def check_coupon_for_order(request: HttpRequest, code: str, payload: OrderIn) ->
     summary="Redeem a coupon on an order (single use, idempotent)",
     description="Marks the coupon used on the order with its discount, once: of parallel "
     "requests one succeeds and the others get 409 `already_used`. The same idempotency key "
-    "(or the same coupon on the same order) again answers the first redemption. "
-    + RULES_DESCRIPTION,
+    "(or the same coupon on the same order) again answers the first redemption, also when "
+    "sent many times at once. 404 `unknown_code` as for the check; 403 `not_your_store` for an "
+    "order of a store you do not work at. " + RULES_DESCRIPTION,
 )
 @unknown_code_not_found
 def redeem_coupon_code(request: HttpRequest, code: str, payload: RedeemIn) -> Coupon:

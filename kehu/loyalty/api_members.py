@@ -12,6 +12,9 @@ user. A key already used for a different request answers 409 `idempotency_key_re
 **Errors.** A customer you may not see answers 404 `not_found`; a visible customer who is not a
 member, or an unknown card, 404 `unknown_member`; a rule in the way 409 naming it
 (`insufficient_points`, `out_of_stock`, `wrong_store`, ...). A refused request changes nothing.
+**Stores.** Enrolling at a store and redeeming happen at a store the caller works at (the
+`store` code, the order's store, or the caller's only store; administrators anywhere): another
+store answers 403 `not_your_store`, and a caller of several stores who sends none 422 on `store`.
 """
 
 import functools
@@ -281,7 +284,8 @@ def fresh_balance(membership_id: int) -> int:
     summary="Enrol a customer as a member (idempotent)",
     description="201 with the new membership (a card number, the entry tier); 200 with the "
     "existing one when the customer is a member already. 404 for a customer you may not see; "
-    "409 `unknown_store`.",
+    "409 `unknown_store`; 403 `not_your_store` at a store you do not work at (channel `store` "
+    "without a store code: your only store, else 422 on `store`).",
 )
 def enrol(request: HttpRequest, payload: EnrolIn) -> Status[dict[str, Any]]:
     user = caller(request)
@@ -354,7 +358,9 @@ def earn(request: HttpRequest, customer_id: int, payload: EarnIn) -> Status[dict
     "the balance and what was needed), `out_of_stock`, `unknown_gift`, "
     "`offset_not_whole_points`, `offset_exceeds_order`, `order_not_members`, "
     "`order_not_payable`, `wrong_store`, `unknown_store`, `store_closed`, "
-    "`membership_not_active`, `idempotency_key_reused`.",
+    "`membership_not_active`, `idempotency_key_reused`. 403 `not_your_store` when you do not "
+    "work at the `store` or at the order's store; without either, your only store is used (422 "
+    "on `store` when you work at several).",
 )
 @unknown_member_not_found
 def redeem(request: HttpRequest, customer_id: int, payload: RedeemIn) -> Status[Redemption]:

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.commerce.models import Order
+from kehu.commerce.queries import require_works_at
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, visible_customers
@@ -283,6 +284,15 @@ def visible_order(actor: User, order_id: int) -> Order:
         raise Http404("No order matches the given query.") from None
 
 
+def counter_order(actor: User, order_id: int) -> Order:
+    """The order a coupon is checked or used on: one the user may see, of a store the user
+    works at (whatever store the counter says it is; an order of no store is online)."""
+    order = visible_order(actor, order_id)
+    if order.store is not None:
+        require_works_at(actor, order.store)
+    return order
+
+
 def coupon_by_code(code: str) -> Coupon:
     coupon = (
         Coupon.objects.select_related("template__tier", "customer", "order")
@@ -300,8 +310,8 @@ def check_coupon(
 ) -> CouponCheck:
     """Would a redemption of `code` on the order succeed now? Nothing is written."""
     require_counter_rights(actor)
-    order = visible_order(actor, order_id)
-    coupon = coupon_by_code(code)
+    order = counter_order(actor, order_id)
+    coupon = visible_coupon(actor, code)  # another's code answers like an unknown one
     try:
         check_redeemable(coupon, order, now or timezone.now())
     except RuleViolation as refusal:
@@ -322,14 +332,21 @@ def redeem_coupon(
     same idempotency key again (or the same coupon on the same order) answers that first use."""
     require_counter_rights(actor)
     now = now or timezone.now()
-    order = visible_order(actor, order_id)
+    order = counter_order(actor, order_id)
     key = checked_key(idempotency_key)
     if key and (earlier := replayed_redemption(key, code, order)) is not None:
         return earlier
-    coupon = coupon_by_code(code)
+    coupon = visible_coupon(actor, code)
     if coupon.status == CouponStatus.REDEEMED and coupon.order_id == order.pk:
         return coupon
-    check_redeemable(coupon, order, now)
+    try:
+        check_redeemable(coupon, order, now)
+    except RuleViolation:
+        # An identical request may have used the coupon since it was read (the order then
+        # "has a coupon"): answer that first result, not the rule it now breaks.
+        if (earlier := earlier_result(coupon.code, order, key)) is not None:
+            return earlier
+        raise
     discount = coupon_discount(coupon.template, order.total_amount)
     if not mark_redeemed(coupon, order, discount, key, now):
         return lost_race(coupon, order, key, now)
@@ -359,15 +376,23 @@ def mark_redeemed(coupon: Coupon, order: Order, discount: Decimal, key: str, now
 def lost_race(coupon: Coupon, order: Order, key: str, now: datetime) -> Coupon:
     """Another request changed the coupon or the order between the checks and the update:
     answer its result if it was this very request retried, else the rule now in the way."""
-    if key and (earlier := replayed_redemption(key, coupon.code, order)) is not None:
+    if (earlier := earlier_result(coupon.code, order, key)) is not None:
         return earlier
     current = coupon_by_code(coupon.code)
-    if current.status == CouponStatus.REDEEMED and current.order_id == order.pk:
-        return current
     if current.status == CouponStatus.REDEEMED:
         raise already_used(current)
     check_state(current, now)
     raise order_has_coupon()
+
+
+def earlier_result(code: str, order: Order, key: str) -> Coupon | None:
+    """The first redemption this request repeats: the same key, or this coupon on this order."""
+    if key and (earlier := replayed_redemption(key, code, order)) is not None:
+        return earlier
+    current = coupon_by_code(code)
+    if current.status == CouponStatus.REDEEMED and current.order_id == order.pk:
+        return current
+    return None
 
 
 def replayed_redemption(key: str, code: str, order: Order) -> Coupon | None:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from kehu.commerce.models import Order, Store
@@ -48,16 +49,28 @@ class MembershipStatusForm(forms.Form):
     )
 
 
-def active_stores() -> Any:
-    return Store.objects.filter(is_active=True).order_by("code")
+class CounterForm(TokenForm):
+    """A counter form offers only the stores the user works at (`stores_of`), the only one
+    chosen already; the service checks the store again."""
+
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False)
+
+    def __init__(self, *args: Any, stores: QuerySet[Store] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if stores is not None:
+            field = self.fields["store"]
+            field.queryset = stores  # type: ignore[attr-defined]
+            choices = list(stores[:2])
+            if len(choices) == 1:
+                field.initial = choices[0].pk
 
 
-class GiftRedeemForm(TokenForm):
+class GiftRedeemForm(CounterForm):
     gift = forms.ModelChoiceField(
         label=_("Gift"), queryset=RedemptionItem.objects.filter(is_active=True)
     )
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=100, initial=1)
-    store = forms.ModelChoiceField(label=_("Store"), queryset=active_stores(), required=False)
+    field_order = ("gift", "quantity", "store")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -72,7 +85,7 @@ def gift_label(gift: RedemptionItem) -> str:
     )
 
 
-class CashOffsetForm(TokenForm):
+class CashOffsetForm(CounterForm):
     amount = forms.DecimalField(
         label=_("Cash offset (¥)"), max_digits=12, decimal_places=2, min_value=Decimal("0.01")
     )
@@ -82,7 +95,7 @@ class CashOffsetForm(TokenForm):
         required=False,
         help_text=_("Optional: the member's order the points pay part of."),
     )
-    store = forms.ModelChoiceField(label=_("Store"), queryset=active_stores(), required=False)
+    field_order = ("amount", "order", "store")
 
     def __init__(self, *args: Any, customer_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
-from kehu.commerce.models import Order
-from kehu.commerce.services import resolve_store
+from kehu.commerce.models import Order, Store
+from kehu.commerce.queries import acting_store
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.queries import get_visible_customer
 from kehu.loyalty.members import enrol_member, membership_of, visible_membership
@@ -32,10 +32,18 @@ def enrol_customer(
     if not actor.policy.can_serve_members:
         raise NotAllowed(_("Your role may not enrol members."), code="not_allowed")
     get_visible_customer(actor, customer_id)  # 404 comes before a wrong store code
-    store = resolve_store(store_code)
+    store = enrolment_store(actor, channel, store_code)
     was_member = membership_of(customer_id) is not None
     membership = enrol_member(actor, customer_id, channel=channel, store=store)
     return Enrolment(membership, created=not was_member)
+
+
+def enrolment_store(actor: User, channel: str, store_code: str) -> Store | None:
+    """The store of an enrolment at the counter (or wherever a store code is sent): one the
+    user works at, their only store when none is sent. Other channels happen at no store."""
+    if store_code or channel == EnrolmentChannel.STORE:
+        return acting_store(actor, store_code)
+    return None
 
 
 @dataclass(frozen=True)

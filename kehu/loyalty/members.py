@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.commerce.models import Store
+from kehu.commerce.queries import require_works_at
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer
@@ -70,11 +71,14 @@ def enrol_member(
     enrolled_on: datetime.date | None = None,
 ) -> Membership:
     """Make a customer the user may see a member: a card number, a referral code of their own
-    and the entry tier. A customer is a member once: enrolling again answers the existing
-    membership unchanged (a retried request is harmless)."""
+    and the entry tier; at a store only the user works at (403 `not_your_store`). A customer
+    is a member once: enrolling again answers the existing membership unchanged (a retried
+    request is harmless)."""
     if not actor.policy.can_serve_members:
         raise NotAllowed(_("Your role may not enrol members."), code="not_allowed")
     customer = get_visible_customer(actor, customer_id)
+    if store is not None:
+        require_works_at(actor, store)
     if channel not in EnrolmentChannel.values:
         raise RuleViolation(_("Unknown enrolment channel."), code="invalid_channel")
     existing = Membership.objects.filter(customer=customer).first()

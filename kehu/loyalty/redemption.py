@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.commerce.models import PURCHASE_STATUSES, Order, Store
+from kehu.commerce.queries import acting_store
 from kehu.commerce.services import resolve_store
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.loyalty.members import visible_membership
@@ -45,8 +46,9 @@ def require_counter_role(actor: User) -> None:
         raise NotAllowed(_("Your role may not redeem points."), code="not_allowed")
 
 
-def counter_store(store_code: str) -> Store | None:
-    """The store the redemption happens at: unknown or closed stores are refused."""
+def counter_store(actor: User, store_code: str, order_store: Store | None = None) -> Store | None:
+    """The store the redemption happens at: unknown or closed stores are refused, and the user
+    must work there and at the order's store (see kehu/commerce/queries.py)."""
     store = resolve_store(store_code)
     if store is not None and not store.is_active:
         raise RuleViolation(
@@ -54,7 +56,15 @@ def counter_store(store_code: str) -> Store | None:
             code="store_closed",
             details={"field": "store"},
         )
-    return store
+    return acting_store(actor, store_code, order_store=order_store)
+
+
+def order_store(order_id: int | None, membership: Membership) -> Store | None:
+    """The store of the member's order an offset pays for (the rules on the order come later)."""
+    if order_id is None:
+        return None
+    order = Order.objects.filter(pk=order_id, customer_id=membership.customer_id).first()
+    return order.store if order is not None else None
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ def redeem_gift(
     """Exchange points for a gift; its stock (when counted) goes down in the same transaction."""
     require_counter_role(actor)
     membership = visible_membership(actor, customer_id)
-    store = counter_store(store_code)
+    store = counter_store(actor, store_code)
     if quantity < 1:
         raise ValidationError({"quantity": _("Redeem at least one.")})
     now = now or timezone.now()
@@ -178,7 +188,7 @@ def redeem_cash_offset(
     optionally against a stored order of the member, never more than the order's total."""
     require_counter_role(actor)
     membership = visible_membership(actor, customer_id)
-    store = counter_store(store_code)
+    store = counter_store(actor, store_code, order_store(order_id, membership))
     points = offset_points(amount, LoyaltySettings.current())
     now = now or timezone.now()
     key = scoped_key(actor, idempotency_key)

@@ -19,6 +19,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
+from kehu.commerce.queries import stores_of, works_at
+from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, mask_contacts
 from kehu.imports.views import export_response, require_export_rights
 from kehu.loyalty.forms_members import (
@@ -126,7 +128,12 @@ def member_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     mask_contacts(user, [customer])
     membership = membership_of(customer.pk)
     if membership is None:
-        context = {"customer": customer, "can_enrol": user.policy.can_serve_members}
+        context = {
+            "customer": customer,
+            "can_enrol": user.policy.can_serve_members,
+            "enrol_stores": list(stores_of(user)),
+            "enrol_store_code": home_store_code(user, customer),
+        }
         return render(request, "loyalty/member.html", {**context, "section": "loyalty"})
     membership.customer = customer
     return render(request, "loyalty/member.html", member_context(request, user, membership))
@@ -156,11 +163,18 @@ def member_context(
     }
 
 
+def home_store_code(user: User, customer: Customer) -> str:
+    """Enrol at the customer's home store when the user works there; else the service picks
+    the user's only store (or asks which)."""
+    home = customer.home_store
+    return home.code if home is not None and works_at(user, home) else ""
+
+
 @require_POST
 def enrol(request: HttpRequest, customer_id: int) -> HttpResponse:
     user = current_user(request)
     customer = get_visible_customer(user, customer_id)
-    store_code = customer.home_store.code if customer.home_store else ""
+    store_code = request.POST.get("store", "")[:32] or home_store_code(user, customer)
     enrolment = partial(
         enrol_customer, user, customer.pk, channel=EnrolmentChannel.STORE, store_code=store_code
     )
@@ -309,8 +323,9 @@ def counter(request: HttpRequest) -> HttpResponse:
         "section": "loyalty",
     }
     if selected is not None:
-        context["gift_form"] = GiftRedeemForm()
-        context["offset_form"] = CashOffsetForm(customer_id=selected.customer_id)
+        stores = stores_of(user)
+        context["gift_form"] = GiftRedeemForm(stores=stores)
+        context["offset_form"] = CashOffsetForm(customer_id=selected.customer_id, stores=stores)
         context["offset_value"] = offset_value(selected.points_balance)
     return render(request, "loyalty/counter.html", context)
 
@@ -325,7 +340,7 @@ def counter_redeem(request: HttpRequest, customer_id: int, kind: str) -> HttpRes
     back = reverse("loyalty:counter") + "?" + urlencode({"q": membership.card_number})
     outcome = None
     if kind == "gift":
-        gift_form = GiftRedeemForm(request.POST)
+        gift_form = GiftRedeemForm(request.POST, stores=stores_of(user))
         if gift_form.is_valid():
             data = gift_form.cleaned_data
             outcome = call_service(
@@ -341,7 +356,7 @@ def counter_redeem(request: HttpRequest, customer_id: int, kind: str) -> HttpRes
         else:
             show_form_errors(request, gift_form)
     else:
-        offset_form = CashOffsetForm(request.POST, customer_id=customer_id)
+        offset_form = CashOffsetForm(request.POST, customer_id=customer_id, stores=stores_of(user))
         if offset_form.is_valid():
             data = offset_form.cleaned_data
             outcome = call_service(

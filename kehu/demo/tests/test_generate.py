@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Role
-from kehu.commerce.models import Order, OrderLine, OrderStatus, Refund
+from kehu.commerce.models import Order, OrderLine, OrderStatus, Refund, Store
 from kehu.customers.models import Customer, OwnershipAction, OwnershipChange
 from kehu.customers.pool import neglected_customers
 from kehu.customers.validation import normalise_mobile
@@ -141,6 +141,16 @@ def test_ownership_and_follow_ups_are_consistent(demo):
     )
     for customer_id, last in Customer.objects.values_list("pk", "last_followed_up_at"):
         assert last == latest.get(customer_id)
+
+
+def test_the_staff_work_at_their_teams_stores(demo):
+    for user in User.objects.filter(team__isnull=False).prefetch_related("stores"):
+        assert {store.team_id for store in user.stores.all()} == {user.team_id}, user.username
+        assert user.stores.count() == user.team.stores.count()
+    service = User.objects.get(username="service1")
+    assert service.stores.count() == Store.objects.count()  # the service desk: every counter
+    for username in ("admin", "marketing1", "analyst1"):
+        assert not User.objects.get(username=username).stores.exists()
 
 
 def test_owners_log_the_interactions_of_their_customers(demo):

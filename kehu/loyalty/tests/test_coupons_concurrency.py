@@ -1,7 +1,8 @@
 """Coupons under real concurrency: threads, each with its own database connection, released
 together by a barrier. 50 parallel redemptions of one single-use coupon (against different
 orders of its holder) end with exactly one use and 49 clear "already used" refusals; the same
-issue request sent 20 times with one idempotency key gives one coupon.
+issue request sent 20 times with one idempotency key gives one coupon; the same redemption sent
+40 times with one idempotency key answers the one redemption 40 times.
 
 Run on PostgreSQL with `scripts/with-postgres.sh .venv/bin/pytest <this file>`. On SQLite the
 test database is an in-memory shared cache, whose table locks fail at once instead of waiting,
@@ -35,6 +36,7 @@ from kehu.loyalty.tests.coupon_data import make_order, make_template
 from tests.fixtures.records import make_customer
 
 REDEMPTIONS = 50
+IDENTICAL_REDEMPTIONS = 40
 ISSUES = 20
 BARRIER_SECONDS = 60
 ROOT = Path(__file__).resolve().parents[3]
@@ -105,6 +107,22 @@ def redemption_race(sales, marketer, channel) -> tuple[Counter[str], Coupon, lis
         return in_parallel(REDEMPTIONS, redeem), coupon, orders
 
 
+def identical_redemptions(sales, marketer, channel) -> tuple[Counter[str], Coupon]:
+    """One redemption a till sends 40 times at once with one key (a retry storm): every
+    request read the coupon unused, so the checks of the late ones meet the order's coupon."""
+    holder = make_customer(sales, name="赵敏")
+    template = make_template(marketer, kind="fixed", amount_off=Decimal("20"))
+    coupon = issue_one(marketer, template.pk, holder.pk).coupon
+    order = make_order(holder, channel, "100.00")
+
+    def redeem(_index: int) -> str:
+        used = redeem_coupon(sales, coupon.code, order.pk, idempotency_key="till-7:receipt-1")
+        return f"{used.status}:{used.order_id == order.pk}:{used.discount_amount}"
+
+    with all_past(coupons, "coupon_by_code", IDENTICAL_REDEMPTIONS):
+        return in_parallel(IDENTICAL_REDEMPTIONS, redeem), coupon
+
+
 def issue_race(marketer, sales) -> tuple[Counter[str], CouponTemplate]:
     holder = make_customer(sales, name="李娜")
     template = make_template(marketer, total_limit=100)
@@ -127,6 +145,18 @@ def test_fifty_parallel_redemptions_of_one_coupon_use_it_once(sales, marketer, c
     assert used.discount_amount == Decimal("20.00")
     assert Coupon.objects.filter(order__isnull=False).count() == 1
     assert used.redeem_key == f"pos-{orders.index(used.order_id)}"
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_same_redemption_sent_forty_times_at_once_answers_the_first_each_time(
+    sales, marketer, channel
+):
+    outcomes, coupon = identical_redemptions(sales, marketer, channel)
+    assert outcomes == Counter({"redeemed:True:20.00": IDENTICAL_REDEMPTIONS})
+    used = Coupon.objects.get(pk=coupon.pk)
+    assert (used.status, used.redeem_key) == ("redeemed", "till-7:receipt-1")
+    assert Coupon.objects.filter(order__isnull=False).count() == 1
 
 
 @on_postgresql
@@ -188,6 +218,13 @@ def test_fifty_parallel_redemptions_on_an_sqlite_file():
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the PostgreSQL tests above run these")
+def test_the_same_redemption_forty_times_on_an_sqlite_file():
+    result = run_on_sqlite_file("replay")
+    assert result["outcomes"] == {"redeemed:True:20.00": IDENTICAL_REDEMPTIONS}
+    assert result["used_on_orders"] == 1
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the PostgreSQL tests above run these")
 def test_the_same_issue_twenty_times_on_an_sqlite_file():
     result = run_on_sqlite_file("issue")
     assert result["coupons"] == 1 and result["issued_count"] == 1
@@ -205,9 +242,12 @@ def child_scenario(scenario: str) -> dict[str, object]:
     call_command("migrate", verbosity=0)
     sales = make_user("sales_north", Role.SALES)
     marketer = make_user("marketing", Role.MARKETING)
-    if scenario == "redeem":
+    if scenario in ("redeem", "replay"):
         channel = SalesChannel.objects.create(code="pos", name="门店收银", kind=ChannelKind.STORE)
-        outcomes, _coupon, _orders = redemption_race(sales, marketer, channel)
+        if scenario == "redeem":
+            outcomes, _coupon, _orders = redemption_race(sales, marketer, channel)
+        else:
+            outcomes, _coupon = identical_redemptions(sales, marketer, channel)
         used = Coupon.objects.filter(order__isnull=False).count()
         return {"outcomes": dict(outcomes), "used_on_orders": used}
     outcomes, template = issue_race(marketer, sales)

@@ -37,7 +37,8 @@ from tests.api_client import ApiClient
 from tests.fixtures.people import PASSWORD, make_user
 from tests.fixtures.records import make_customer
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
+# The counter acts at the north team's store (SH01), where its people work.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english", "store")]
 
 HOSTILE = '<script>alert("x")</script>'
 

@@ -17,6 +17,7 @@ from kehu.loyalty.tests.test_points_concurrency import codes, run_together
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("store"),  # the counter: the north team's store
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="the race needs PostgreSQL's row locks"
     ),

@@ -35,7 +35,8 @@ from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fix
 )
 from tests.fixtures.records import make_customer
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
+# The counter acts at the north team's store (SH01), where its people work.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english", "store")]
 
 
 @pytest.fixture

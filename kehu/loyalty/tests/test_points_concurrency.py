@@ -24,6 +24,7 @@ from kehu.loyalty.tests.points_data import assert_ledger_consistent, make_member
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("store"),  # the counter: the north team's store
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="the race needs PostgreSQL's row locks"
     ),

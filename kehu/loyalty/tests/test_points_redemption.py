@@ -26,7 +26,8 @@ from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fix
 )
 from tests.fixtures.records import make_customer
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
+# The counter acts at the north team's store (SH01), where its people work.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english", "store")]
 
 
 @pytest.fixture
@@ -141,6 +142,7 @@ def test_cash_offset_rules(sales, member, north_team):
     LoyaltySettings.objects.filter(pk=1).update(points_per_yuan_offset=100)
     elsewhere = Store.objects.create(code="BJ01", name="北京店", team=north_team)
     here = Store.objects.create(code="SH02", name="上海店", team=north_team)
+    sales.stores.add(elsewhere, here)  # works at both: the order's store is still the rule
     order = make_order(member.customer, "3.00", store=elsewhere)
     with pytest.raises(RuleViolation) as error:
         redeem_cash_offset(

@@ -23,7 +23,8 @@ from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fix
     make_refund,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
+# The counter acts at the north team's store (SH01), where its people work.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english", "store")]
 
 
 def test_shares_telescope_to_exactly_the_points_earned():

@@ -26,6 +26,7 @@ from hypothesis.stateful import (
 )
 
 from kehu.accounts.roles import Role
+from kehu.commerce.models import Store
 from kehu.core.errors import RuleViolation
 from kehu.loyalty.models import Membership, PointsEntry, Tier
 from kehu.loyalty.points import adjust_points, earn_for_order, months_after
@@ -94,6 +95,7 @@ class PointsLedgerMachine(RuleBasedStateMachine):
         self.savepoint = transaction.atomic()
         self.savepoint.__enter__()
         self.staff = make_user("machine-manager", Role.MANAGER)
+        self.staff.stores.add(Store.objects.create(code="M01", name="机器店"))  # the counter
         self.member = make_member(self.staff)
         Tier.objects.update(points_multiplier=1)  # the tiers' own effect is tested elsewhere
         self.now = timezone.make_aware(START)
