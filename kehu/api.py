@@ -32,9 +32,10 @@ from ninja.security import HttpBearer, SessionAuth
 
 from kehu.accounts.api import router as accounts_router
 from kehu.accounts.models import User
-from kehu.accounts.services import authenticate_token
+from kehu.accounts.services import authenticate_api_request
 from kehu.commerce.api import router as commerce_router
 from kehu.core.errors import DomainError, NotAllowed
+from kehu.core.throttle import RateLimited, client_address
 from kehu.customers.api import router as customers_router
 from kehu.customers.services import DuplicateCustomer
 from kehu.engagement.api import router as engagement_router
@@ -78,10 +79,13 @@ class JsonBodyParser(Parser):
 
 
 class BearerTokenAuth(HttpBearer):
-    """`Authorization: Bearer <token>`, checked against the hashed tokens in accounts.ApiToken."""
+    """`Authorization: Bearer <token>`, checked against the hashed tokens in accounts.ApiToken.
+
+    Rate-limited per token, and per address for wrong tokens (RateLimited answers 429).
+    """
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        return authenticate_token(token.strip())
+        return authenticate_api_request(token.strip(), client_address(request))
 
 
 class BrowserSessionAuth(SessionAuth):
@@ -260,6 +264,18 @@ def on_not_authenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
         _("Send a valid API token in the header “Authorization: Bearer <token>”."),
     )
     response["WWW-Authenticate"] = 'Bearer realm="kehu"'
+    return response
+
+
+@api.exception_handler(RateLimited)
+def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = error_response(
+        request,
+        429,
+        "rate_limited",
+        _("Too many requests: try again in %(seconds)d seconds.") % {"seconds": exc.retry_after},
+    )
+    response["Retry-After"] = str(exc.retry_after)
     return response
 
 

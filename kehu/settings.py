@@ -1,6 +1,7 @@
 """Settings read from environment variables; defaults run kehu on SQLite under var/."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -16,6 +17,11 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
 
 
 DEBUG = env_bool("KEHU_DEBUG", False)
@@ -53,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kehu.urls"
@@ -111,7 +120,10 @@ LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("KEHU_PASSWORD_MIN_LENGTH", 10)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
@@ -152,3 +164,52 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEHU_LOG_LEVEL", "WARNING")},
 }
+
+
+# --- Throttling: sign-in lock-out (django-axes) and API rate limits ----------------------------
+# Both count in shared stores, so every web worker process sees the same counts: axes in its own
+# tables, the API limits in Django's cache, which is a database table by default (created by
+# `kehu migrate`). KEHU_CACHE_URL=redis://host:6379/0 uses Redis instead (needs the redis package);
+# locmem:// keeps counts per process, which is only right for a single process.
+CACHE_URL = os.environ.get("KEHU_CACHE_URL", "").strip()
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL.startswith("locmem://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "kehu_cache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
+
+# How many reverse proxies stand in front of kehu and append to X-Forwarded-For (nginx with
+# `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for`: 1). 0 trusts no header and
+# takes the connection's address. Too high a number lets a client choose its own address.
+TRUSTED_PROXY_COUNT = env_int("KEHU_TRUSTED_PROXY_COUNT", 0)
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock-out by account and, separately, by address: five wrong passwords for one username (from
+# anywhere) lock that username, five from one address (for any usernames) lock that address,
+# each for the cool-off time. An administrator unlocks earlier (docs/security.md).
+AXES_FAILURE_LIMIT = env_int("KEHU_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("KEHU_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "kehu.core.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "kehu.accounts.views.locked_out"
+AXES_RESET_ON_SUCCESS = False  # a valid login of one's own must not clear failures on others
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
+# Requests per API token per minute (0: no limit), and wrong tokens from one address before
+# that address's token checks answer 429 for KEHU_API_TOKEN_FAILURE_MINUTES.
+API_RATE_LIMIT_PER_MINUTE = env_int("KEHU_API_RATE_LIMIT", 600)
+API_TOKEN_FAILURE_LIMIT = env_int("KEHU_API_TOKEN_FAILURE_LIMIT", 20)
+API_TOKEN_FAILURE_MINUTES = env_int("KEHU_API_TOKEN_FAILURE_MINUTES", 15)
+
