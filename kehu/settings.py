@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,7 +26,11 @@ def env_int(name: str, default: int) -> int:
 
 
 DEBUG = env_bool("KEHU_DEBUG", False)
-SECRET_KEY = os.environ.get("KEHU_SECRET_KEY", "kehu-insecure-development-key-change-me")
+# Development, the demo and the tests (the Makefile's demo/serve targets set KEHU_DEV=true) may run
+# with the published key below; a web server started any other way refuses it (kehu/wsgi.py).
+IS_DEVELOPMENT = env_bool("KEHU_DEV", False) or DEBUG
+DEVELOPMENT_SECRET_KEY = "kehu-insecure-development-key-change-me"  # noqa: S105 (refused in production)
+SECRET_KEY = os.environ.get("KEHU_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = [
     host.strip()
     for host in os.environ.get("KEHU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
@@ -74,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -213,3 +219,35 @@ API_RATE_LIMIT_PER_MINUTE = env_int("KEHU_API_RATE_LIMIT", 600)
 API_TOKEN_FAILURE_LIMIT = env_int("KEHU_API_TOKEN_FAILURE_LIMIT", 20)
 API_TOKEN_FAILURE_MINUTES = env_int("KEHU_API_TOKEN_FAILURE_MINUTES", 15)
 
+
+# --- Production: HTTPS, cookies, HSTS, Content-Security-Policy ----------------------------------
+# Behind a TLS-terminating proxy set KEHU_SECURE_PROXY_SSL_HEADER=true (the proxy must set
+# X-Forwarded-Proto and strip it from clients). README "Running in production" lists them all.
+if env_bool("KEHU_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("KEHU_SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("KEHU_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("KEHU_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KEHU_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("KEHU_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Scripts only from kehu's own static files: no inline script, no eval (htmx's allowEval is off
+# in web/base.html). Style attributes stay allowed (templates and ECharts' tooltips use them);
+# style elements do not.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
