@@ -61,7 +61,8 @@ are masked (`138****1234`) for roles that may not see them (`contact_is_masked` 
 **Errors** are JSON of one shape: `{"error": {"code", "message", "fields": [{"path",
 "message"}]}}`. 401 not authenticated, 403 not allowed, 404 not found or not visible, 409 a
 business rule refused (for `duplicate_customer` with `matches`), 422 invalid input with the
-field path.
+field path, 429 `rate_limited` past a token's requests per minute or after too many wrong tokens
+from one address (wait the `Retry-After` seconds).
 
 **Money** is a decimal string (`"12.50"`), times are ISO 8601 with a timezone.
 """
