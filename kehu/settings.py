@@ -178,6 +178,7 @@ LOGGING = {
 # `kehu migrate`). KEHU_CACHE_URL=redis://host:6379/0 uses Redis instead (needs the redis package);
 # locmem:// keeps counts per process, which is only right for a single process.
 CACHE_URL = os.environ.get("KEHU_CACHE_URL", "").strip()
+CACHES: dict[str, dict[str, object]]
 if CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
