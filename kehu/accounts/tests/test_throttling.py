@@ -205,3 +205,11 @@ def test_the_unlock_command_clears_an_address_locked_for_wrong_tokens(sales, set
     call_command("unlock", "--address", "10.1.0.1", stdout=None)
 
     assert api_get(raw_token).status_code == 200
+
+
+def test_a_failed_sign_in_is_recorded_without_the_password(client, sales):
+    sign_in(client, "sales_north", "wrong-password-typed")
+
+    attempt = AccessAttempt.objects.get()
+    assert attempt.failures_since_start == 1
+    assert "wrong-password-typed" not in attempt.post_data
