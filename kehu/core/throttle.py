@@ -7,7 +7,6 @@ address a request comes from, for both.
 
 import math
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,11 +15,12 @@ from django.http import HttpRequest
 KEY_PREFIX = "kehu:throttle"
 
 
-@dataclass(frozen=True)
 class RateLimited(Exception):
     """Too many requests: try again in `retry_after` seconds."""
 
-    retry_after: int
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def client_address(request: HttpRequest) -> str:
