@@ -80,7 +80,7 @@ def test_check_deploy_fails_with_the_defaults(tmp_path):
         assert warning in result.stderr
 
 
-@pytest.mark.parametrize("server", ["gunicorn", "import"])
+@pytest.mark.parametrize("server", ["gunicorn", "import", "runserver"])
 def test_a_web_server_refuses_the_development_key_in_production(tmp_path, server):
     environment = production(KEHU_SECRET_KEY=None)
 
@@ -104,7 +104,9 @@ def test_development_may_serve_with_the_development_key(tmp_path):
 
 
 def start_command(server: str) -> list[str]:
-    """gunicorn's own start-up check, or the import every WSGI server and runserver make."""
+    """gunicorn's own start-up check, the import every WSGI server makes, or `kehu serve`."""
     if server == "gunicorn":
         return [str(BIN / "gunicorn"), "--check-config", "kehu.wsgi:application"]
+    if server == "runserver":
+        return [str(BIN / "kehu"), "serve", "127.0.0.1:0"]
     return [sys.executable, "-c", "import kehu.wsgi"]
