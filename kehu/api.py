@@ -32,9 +32,10 @@ from ninja.security import HttpBearer, SessionAuth
 
 from kehu.accounts.api import router as accounts_router
 from kehu.accounts.models import User
-from kehu.accounts.services import authenticate_token
+from kehu.accounts.services import authenticate_api_request
 from kehu.commerce.api import router as commerce_router
 from kehu.core.errors import DomainError, NotAllowed
+from kehu.core.throttle import RateLimited, client_address
 from kehu.customers.api import router as customers_router
 from kehu.customers.services import DuplicateCustomer
 from kehu.engagement.api import router as engagement_router
@@ -60,7 +61,8 @@ are masked (`138****1234`) for roles that may not see them (`contact_is_masked` 
 **Errors** are JSON of one shape: `{"error": {"code", "message", "fields": [{"path",
 "message"}]}}`. 401 not authenticated, 403 not allowed, 404 not found or not visible, 409 a
 business rule refused (for `duplicate_customer` with `matches`), 422 invalid input with the
-field path.
+field path, 429 `rate_limited` past a token's requests per minute or after too many wrong tokens
+from one address (wait the `Retry-After` seconds).
 
 **Money** is a decimal string (`"12.50"`), times are ISO 8601 with a timezone.
 """
@@ -78,10 +80,13 @@ class JsonBodyParser(Parser):
 
 
 class BearerTokenAuth(HttpBearer):
-    """`Authorization: Bearer <token>`, checked against the hashed tokens in accounts.ApiToken."""
+    """`Authorization: Bearer <token>`, checked against the hashed tokens in accounts.ApiToken.
+
+    Rate-limited per token, and per address for wrong tokens (RateLimited answers 429).
+    """
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        return authenticate_token(token.strip())
+        return authenticate_api_request(token.strip(), client_address(request))
 
 
 class BrowserSessionAuth(SessionAuth):
@@ -260,6 +265,18 @@ def on_not_authenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
         _("Send a valid API token in the header “Authorization: Bearer <token>”."),
     )
     response["WWW-Authenticate"] = 'Bearer realm="kehu"'
+    return response
+
+
+@api.exception_handler(RateLimited)
+def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = error_response(
+        request,
+        429,
+        "rate_limited",
+        _("Too many requests: try again in %(seconds)d seconds.") % {"seconds": exc.retry_after},
+    )
+    response["Retry-After"] = str(exc.retry_after)
     return response
 
 

@@ -1,9 +1,11 @@
 """Settings read from environment variables; defaults run kehu on SQLite under var/."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,8 +20,17 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
 DEBUG = env_bool("KEHU_DEBUG", False)
-SECRET_KEY = os.environ.get("KEHU_SECRET_KEY", "kehu-insecure-development-key-change-me")
+# Development, the demo and the tests (the Makefile's demo/serve targets set KEHU_DEV=true) may run
+# with the published key below; a web server started any other way refuses it (kehu/wsgi.py).
+IS_DEVELOPMENT = env_bool("KEHU_DEV", False) or DEBUG
+DEVELOPMENT_SECRET_KEY = "kehu-insecure-development-key-change-me"  # noqa: S105 (refused in production)
+SECRET_KEY = os.environ.get("KEHU_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = [
     host.strip()
     for host in os.environ.get("KEHU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
@@ -53,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -67,6 +79,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kehu.urls"
@@ -111,7 +126,10 @@ LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("KEHU_PASSWORD_MIN_LENGTH", 10)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
@@ -151,4 +169,86 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEHU_LOG_LEVEL", "WARNING")},
+}
+
+
+# --- Throttling: sign-in lock-out (django-axes) and API rate limits ----------------------------
+# Both count in shared stores, so every web worker process sees the same counts: axes in its own
+# tables, the API limits in Django's cache, which is a database table by default (created by
+# `kehu migrate`). KEHU_CACHE_URL=redis://host:6379/0 uses Redis instead (needs the redis package);
+# locmem:// keeps counts per process, which is only right for a single process.
+CACHE_URL = os.environ.get("KEHU_CACHE_URL", "").strip()
+CACHES: dict[str, dict[str, object]]
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL.startswith("locmem://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "kehu_cache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
+
+# How many reverse proxies stand in front of kehu and append to X-Forwarded-For (nginx with
+# `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for`: 1). 0 trusts no header and
+# takes the connection's address. Too high a number lets a client choose its own address.
+TRUSTED_PROXY_COUNT = env_int("KEHU_TRUSTED_PROXY_COUNT", 0)
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock-out by account and, separately, by address: five wrong passwords for one username (from
+# anywhere) lock that username, five from one address (for any usernames) lock that address,
+# each for the cool-off time. An administrator unlocks earlier (docs/security.md).
+AXES_FAILURE_LIMIT = env_int("KEHU_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("KEHU_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "kehu.core.throttle.client_address"
+AXES_LOCKOUT_CALLABLE = "kehu.accounts.views.locked_out"
+AXES_RESET_ON_SUCCESS = False  # a valid login of one's own must not clear failures on others
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
+# Requests per API token per minute (0: no limit), and wrong tokens from one address before
+# that address's token checks answer 429 for KEHU_API_TOKEN_FAILURE_MINUTES.
+API_RATE_LIMIT_PER_MINUTE = env_int("KEHU_API_RATE_LIMIT", 600)
+API_TOKEN_FAILURE_LIMIT = env_int("KEHU_API_TOKEN_FAILURE_LIMIT", 20)
+API_TOKEN_FAILURE_MINUTES = env_int("KEHU_API_TOKEN_FAILURE_MINUTES", 15)
+
+
+# --- Production: HTTPS, cookies, HSTS, Content-Security-Policy ----------------------------------
+# Behind a TLS-terminating proxy set KEHU_SECURE_PROXY_SSL_HEADER=true (the proxy must set
+# X-Forwarded-Proto and strip it from clients). README "Running in production" lists them all.
+if env_bool("KEHU_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("KEHU_SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("KEHU_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("KEHU_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KEHU_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("KEHU_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Scripts only from kehu's own static files: no inline script, no eval (htmx's allowEval is off
+# in web/base.html). Style attributes stay allowed (templates and ECharts' tooltips use them);
+# style elements do not.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
 }

@@ -1,14 +1,18 @@
 """Writes for accounts: API tokens (created, revoked, checked on every API request) and the
 customer pool's rules."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 
+from axes.utils import reset as reset_failed_logins
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import ApiToken, PoolPolicy, User
 from kehu.core.errors import NotAllowed
+from kehu.core.throttle import RateLimited, count_hit, forget_hits, is_over
 
 # Recording every request's time would write to the database on each API call; a minute's
 # precision is plenty to tell a token in use from a forgotten one.
@@ -49,6 +53,45 @@ def authenticate_token(raw_token: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def authenticate_api_request(raw_token: str, address: str) -> User | None:
+    """The user of a bearer token, within the API's limits; raises RateLimited past them.
+
+    An address that sent API_TOKEN_FAILURE_LIMIT wrong tokens gets no answer on any token, right
+    or wrong, until its window ends, so tokens cannot be guessed; each token may make
+    API_RATE_LIMIT_PER_MINUTE requests a minute.
+    """
+    failures = f"api-token-failures:{address}"
+    failure_period = settings.API_TOKEN_FAILURE_MINUTES * 60
+    failure_limit = settings.API_TOKEN_FAILURE_LIMIT
+    wait = is_over(failures, limit=failure_limit, period=failure_period)
+    if wait:
+        raise RateLimited(retry_after=wait)
+    user = authenticate_token(raw_token)
+    if user is None:
+        count_hit(failures, limit=failure_limit + 1, period=failure_period)
+        return None
+    count_hit(
+        f"api-token:{ApiToken.digest_of(raw_token)[:32]}",
+        limit=settings.API_RATE_LIMIT_PER_MINUTE,
+        period=60,
+    )
+    return user
+
+
+def unlock_sign_in(*, usernames: Sequence[str] = (), addresses: Sequence[str] = ()) -> int:
+    """Lift the lock-out of these accounts and addresses at once; the number of records cleared.
+
+    Clears the failed sign-ins django-axes counts and, for an address, its wrong API tokens.
+    Who may do it is checked by the callers (the back office and the `kehu unlock` command).
+    """
+    cleared = sum(reset_failed_logins(username=username) for username in usernames)
+    for address in addresses:
+        cleared += reset_failed_logins(ip=address)
+        period = settings.API_TOKEN_FAILURE_MINUTES * 60
+        cleared += int(forget_hits(f"api-token-failures:{address}", period=period))
+    return cleared
 
 
 def update_pool_policy(

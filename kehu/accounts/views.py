@@ -1,5 +1,6 @@
 """Sign-in, sign-out, the customer-pool settings page and the user's notifications."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -29,6 +30,19 @@ login = login_not_required(
     )
 )
 logout = auth_views.LogoutView.as_view()
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
+    """What a sign-in gets while its account or address is locked (django-axes calls this)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {"cool_off_minutes": minutes, "failure_limit": settings.AXES_FAILURE_LIMIT}
+    response = render(request, "accounts/locked_out.html", context, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 def pool_settings(request: HttpRequest) -> HttpResponse:

@@ -101,7 +101,7 @@ class SQLiteWriter:
             for start in range(0, len(external_ids), ORDER_LOOKUP_SLICE):
                 batch = external_ids[start : start + ORDER_LOOKUP_SLICE]
                 cursor.execute(  # both columns, so the (channel, external id) index answers
-                    f"SELECT channel_id, external_id, id FROM {table} "  # noqa: S608 - name from the model
+                    f"SELECT channel_id, external_id, id FROM {table} "  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
                     f"WHERE channel_id IN ({placeholders(channel_ids)}) "
                     f"AND external_id IN ({placeholders(batch)})",
                     [*channel_ids, *batch],
@@ -129,7 +129,7 @@ class SQLiteWriter:
         """The highest id ever used: AUTOINCREMENT never reuses the id of a deleted order."""
         table = self.database.ops.quote_name(self.order_table)
         cursor.execute(
-            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "  # noqa: S608 - name from the model
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
             f"coalesce((SELECT max(id) FROM {table}), 0))",
             [self.order_table],
         )
@@ -159,7 +159,7 @@ def placeholders(values: Sequence[Any]) -> str:
 
 
 def insert_statement(quote: Any, table: str, names: list[str]) -> str:
-    return "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model
+    return "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
         quote(table), ", ".join(quote(name) for name in names), ", ".join(["%s"] * len(names))
     )
 
@@ -183,7 +183,7 @@ class PostgresWriter:
         table = self.database.ops.quote_name(self.order_table)
         with self.database.cursor() as cursor:
             cursor.execute(  # array parameters: no huge statement to build and parse
-                f"SELECT channel_id, external_id, id FROM {table} "  # noqa: S608 - name from the model
+                f"SELECT channel_id, external_id, id FROM {table} "  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
                 "WHERE channel_id = ANY(%s) AND external_id = ANY(%s)",
                 [
                     sorted({channel_id for channel_id, _external_id in wanted}),

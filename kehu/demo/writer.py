@@ -42,7 +42,7 @@ def write_rows(
         else:
             placeholders = ", ".join(["%s"] * len(columns))
             # Table and column names come from the model and are quoted; values are parameters.
-            insert = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"  # noqa: S608
+            insert = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
             cursor.executemany(insert, cast(Any, rows))  # an iterator: rows stream
 
 

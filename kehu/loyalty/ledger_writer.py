@@ -55,7 +55,7 @@ def lock_memberships(membership_ids: Iterable[int]) -> list[int]:
     table = connection.ops.quote_name(Membership._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(  # one array parameter: no IN list of thousands to build
-            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",  # noqa: S608
+            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
             [ids],
         )
         return [membership_id for (membership_id,) in cursor.fetchall()]
@@ -81,7 +81,7 @@ def new_entry_ids(count: int, database: BaseDatabaseWrapper = connection) -> lis
             )
             return [entry_id for (entry_id,) in cursor.fetchall()]
         cursor.execute(  # the highest id ever used: AUTOINCREMENT never reuses one
-            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "  # noqa: S608 - name from the model
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
             f"coalesce((SELECT max(id) FROM {database.ops.quote_name(table)}), 0))",
             [table],
         )
@@ -103,7 +103,7 @@ def insert_entries(rows: Sequence[EntryRow], database: BaseDatabaseWrapper = con
                     copy.write_row(row)
             return
         cursor.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(rows[0]))})",  # noqa: S608
+            f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(rows[0]))})",  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
             [sqlite_values(row, database) for row in rows],
         )
 
@@ -126,12 +126,12 @@ def add_to_balances(deltas: Mapping[int, int], database: BaseDatabaseWrapper = c
     with database.cursor() as cursor:
         if database.vendor == "postgresql":
             cursor.execute(
-                f"UPDATE {table} AS m SET points_balance = m.points_balance + d.delta "  # noqa: S608
+                f"UPDATE {table} AS m SET points_balance = m.points_balance + d.delta "  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
                 "FROM unnest(%s::bigint[], %s::bigint[]) AS d(id, delta) WHERE m.id = d.id",
                 [[pk for pk, _delta in changes], [delta for _pk, delta in changes]],
             )
             return
         cursor.executemany(
-            f"UPDATE {table} SET points_balance = points_balance + %s WHERE id = %s",  # noqa: S608
+            f"UPDATE {table} SET points_balance = points_balance + %s WHERE id = %s",  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
             [(delta, pk) for pk, delta in changes],
         )

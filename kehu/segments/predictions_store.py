@@ -143,7 +143,7 @@ def record_level_changes_sql() -> str:
     changes = quoted(ChurnLevelChange._meta.db_table)
     staging = PREDICTIONS_STAGING
     return (
-        f"INSERT INTO {changes} (customer_id, previous_level, level, risk, changed_on) "  # noqa: S608
+        f"INSERT INTO {changes} (customer_id, previous_level, level, risk, changed_on) "  # noqa: S608  # nosec B608  # names are kehu's staging tables and model tables, values parameters
         "SELECT fresh.customer_id, COALESCE(old.churn_level, ''), fresh.churn_level, "
         "fresh.churn_risk, %s "
         f"FROM {staging.table} AS fresh LEFT JOIN {staging.target} AS old "
@@ -158,7 +158,7 @@ def newly_warned_sql() -> str:
     customers = quoted(Customer._meta.db_table)
     users = quoted(User._meta.db_table)
     return (
-        "SELECT fresh.customer_id, customer.owner_id, customer.name "  # noqa: S608
+        "SELECT fresh.customer_id, customer.owner_id, customer.name "  # noqa: S608  # nosec B608  # names are kehu's staging tables and model tables, values parameters
         f"FROM {staging.table} AS fresh "
         f"JOIN {customers} AS customer ON customer.id = fresh.customer_id "
         f"JOIN {users} AS staff ON staff.id = customer.owner_id "

@@ -138,7 +138,7 @@ class Staging:
         # without ending the session; the schema-qualified name never reaches a real table.
         cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
         cursor.execute(
-            f"CREATE TEMP TABLE {self.name} AS SELECT {self.column_list()} "  # noqa: S608
+            f"CREATE TEMP TABLE {self.name} AS SELECT {self.column_list()} "  # noqa: S608  # nosec B608  # names are kehu's staging tables and model tables, values parameters
             f"FROM {self.target} WHERE 1 = 0"
         )
 
@@ -149,7 +149,7 @@ class Staging:
                     copy.write_row(row)
             return
         placeholders = ", ".join(["%s"] * len(self.columns))
-        insert = f"INSERT INTO {self.table} ({self.column_list()}) VALUES ({placeholders})"  # noqa: S608
+        insert = f"INSERT INTO {self.table} ({self.column_list()}) VALUES ({placeholders})"  # noqa: S608  # nosec B608  # names are kehu's staging tables and model tables, values parameters
         for batch in batches(rows, SQLITE_BATCH_ROWS):
             cursor.executemany(insert, batch)
 
@@ -170,7 +170,7 @@ class Staging:
         ]
         # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join.
         return (
-            f"INSERT INTO {self.target} ({self.column_list()}) "  # noqa: S608
+            f"INSERT INTO {self.target} ({self.column_list()}) "  # noqa: S608  # nosec B608  # names are kehu's staging tables and model tables, values parameters
             f"SELECT {self.column_list()} FROM {self.table} WHERE true "
             f"ON CONFLICT ({quoted(key)}) DO UPDATE SET {', '.join(updates)}"
         )
@@ -187,7 +187,7 @@ def batches(rows: Sequence[tuple[Any, ...]], size: int) -> Iterable[Sequence[tup
 def record_changes_sql() -> str:
     changes = quoted(LifecycleChange._meta.db_table)
     return (
-        f"INSERT INTO {changes} (customer_id, previous_stage, stage, changed_on) "  # noqa: S608
+        f"INSERT INTO {changes} (customer_id, previous_stage, stage, changed_on) "  # noqa: S608  # nosec B608  # names are kehu's staging tables and model tables, values parameters
         "SELECT fresh.customer_id, COALESCE(old.lifecycle_stage, ''), fresh.lifecycle_stage, %s "
         f"FROM {METRICS_STAGING.table} AS fresh LEFT JOIN {METRICS_STAGING.target} AS old "
         "ON old.customer_id = fresh.customer_id "

@@ -39,7 +39,7 @@ def test_overview_builder_preview_save_and_detail(page, marketer):
     condition = page.locator(".rule-condition").first
     condition.locator("select.condition-field").select_option("city")
     page.locator(".rule-condition").first.locator("input.condition-value").fill("上海")
-    page.wait_for_function("document.querySelector('#preview-count')?.dataset.count === '2'")
+    page.wait_for_function("() => document.querySelector('#preview-count')?.dataset.count === '2'")
 
     page.click(".rule-group .add-condition")
     second = page.locator(".rule-condition").nth(1)
@@ -47,7 +47,7 @@ def test_overview_builder_preview_save_and_detail(page, marketer):
     second = page.locator(".rule-condition").nth(1)
     second.locator("select.condition-operator").select_option("gte")
     page.locator(".rule-condition").nth(1).locator("input.condition-value").fill("4")
-    page.wait_for_function("document.querySelector('#preview-count')?.dataset.count === '1'")
+    page.wait_for_function("() => document.querySelector('#preview-count')?.dataset.count === '1'")
 
     page.fill("input[name=name]", "上海近期客户")
     page.click("#save-segment")

@@ -17,6 +17,13 @@ document.addEventListener("htmx:responseError", (event) => {
   list.append(item);
 });
 
+// A form with data-confirm asks before it is sent (instead of an inline onsubmit, which the
+// Content-Security-Policy forbids). Also for forms that htmx swaps in later.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset && event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
+
 // The chart pages' one loader: each page script gives the ids of its json_script blocks and a
 // builder per chart kind; every [data-chart] element is drawn with the locally served ECharts.
 // No user text is parsed as HTML: the numbers come as JSON and tooltips use escapeText.
