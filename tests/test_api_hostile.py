@@ -227,3 +227,49 @@ def test_control_characters_are_dropped_from_tag_names(sales, own_customer):
     # then the tags are stored without them
     assert response.status_code == 200
     assert sorted(own_customer.tags.values_list("name", flat=True)) == ["VIP", "老客户"]
+
+
+def test_an_unexpected_error_answers_json_even_in_debug(admin_user, settings, monkeypatch):
+    # given DEBUG on and a bug deep inside an operation (simulated: nothing real fails on
+    # demand, so the caller lookup is replaced by one that raises)
+    settings.DEBUG = True
+
+    def broken(request):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("kehu.accounts.api.caller", broken)
+
+    # when the operation is called
+    response = ApiClient(admin_user).get("/me")
+
+    # then the answer is the JSON error shape, not Django's debug page
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server_error"
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_an_unknown_api_path_answers_json_404_for_every_method(client, method):
+    # given a browser client that enforces CSRF, as a real browser's requests are checked
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+
+    # when any method is sent to a path that is no endpoint
+    response = getattr(browser, method)("/api/no-such-thing", content_type="application/json")
+
+    # then the answer is a JSON 404, not a CSRF or login page
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_an_unknown_api_path_answers_json_404_to_a_logged_in_browser(client, sales, method):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(sales)
+
+    response = getattr(browser, method)("/api/no-such-thing", content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
