@@ -11,6 +11,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -34,7 +36,21 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 
 
 @pytest.fixture
-def tokens(admin_user, sales, own_customer, pool_customer, store, channel, product):
+def connection_kept_open():
+    """The WSGI handler closes the database connection after each request; inside a test that
+    would end the test's transaction (on PostgreSQL). Django's own test client also
+    disconnects it."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def tokens(
+    connection_kept_open, admin_user, sales, own_customer, pool_customer, store, channel, product
+):
     """Bearer tokens of an administrator and a salesperson, with a few records to find."""
     return {
         "admin": create_api_token(admin_user, "schemathesis")[1],
