@@ -14,6 +14,8 @@ from kehu.api import api
 from tests.api_client import ApiClient, error_paths
 
 HUGE_NUMBERS = (2**70, -(2**70))
+# Numbers a 64-bit column holds but a 32-bit one (PostgreSQL integer) does not.
+LARGE_NUMBERS = (2**40, -(2**40), 2**63 - 1)
 DOCUMENT = api.get_openapi_schema()
 COMPONENTS = DOCUMENT["components"]["schemas"]
 
@@ -88,7 +90,7 @@ def put(body: Any, where: tuple[Any, ...], value: int) -> Any:
     return body
 
 
-def requests() -> Iterator[tuple[str, str, str, dict, Any, list]]:
+def requests(numbers: tuple[int, ...]) -> Iterator[tuple[str, str, str, dict, Any, list]]:
     """(test id, method, path, query, body, the error path expected) for every integer of
     every operation."""
     for route, item in DOCUMENT["paths"].items():
@@ -103,7 +105,7 @@ def requests() -> Iterator[tuple[str, str, str, dict, Any, list]]:
             if "requestBody" in operation:
                 content = operation["requestBody"]["content"]["application/json"]
                 body_schema = content["schema"]
-            for number in HUGE_NUMBERS:
+            for number in numbers:
                 for parameter in parameters:
                     if not takes_integer(parameter["schema"]):
                         continue
@@ -135,7 +137,7 @@ def fill(route: str, values: dict[str, Any]) -> str:
     return re.sub(r"\{(\w+)\}", lambda match: str(values[match.group(1)]), route)
 
 
-HOSTILE_REQUESTS = list(requests())
+HOSTILE_REQUESTS = list(requests(HUGE_NUMBERS))
 
 
 def test_the_walk_reaches_queries_paths_and_bodies():
@@ -158,13 +160,7 @@ def test_no_integer_beyond_64_bits_reaches_a_server_error(callers, role):
     failures = []
     for name, method, path, query, body, error_path in HOSTILE_REQUESTS:
         # when the request is sent
-        if method == "get":
-            response = client.get(path, query)
-        else:
-            target = path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-            response = getattr(client, method)(
-                target, data=json.dumps(body or {}), content_type="application/json"
-            )
+        response = send(client, method, path, query, body)
         # then a query or body field answers 422 naming the field; an id in the path names no
         # record (404, or the 403/409 the role gets before any record is looked up)
         is_json = "json" in response.get("Content-Type", "")
@@ -177,6 +173,30 @@ def test_no_integer_beyond_64_bits_reaches_a_server_error(callers, role):
             paths = [field["path"] for field in response.json()["error"]["fields"]]
             if error_path[:2] not in [found[:2] for found in paths]:
                 failures.append(f"{name}: 422 without the field path ({paths})")
+    assert not failures, "\n".join(failures)
+
+
+def send(client: Any, method: str, path: str, query: dict, body: Any) -> Any:
+    if method == "get":
+        return client.get(path, query)
+    target = path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+    return getattr(client, method)(
+        target, data=json.dumps(body or {}), content_type="application/json"
+    )
+
+
+@pytest.mark.parametrize("role", ["admin", "sales"])
+def test_large_64_bit_integers_never_reach_a_server_error(callers, role):
+    # given every operation with a number that fits 64 bits but not a 32-bit column
+    client = callers[role].client
+    failures = []
+    for name, method, path, query, body, _error_path in requests(LARGE_NUMBERS):
+        # when the request is sent
+        response = send(client, method, path, query, body)
+
+        # then the answer is a JSON answer of the API, never a server error
+        if response.status_code >= 500 or "json" not in response.get("Content-Type", ""):
+            failures.append(f"{name}: {response.status_code}")
     assert not failures, "\n".join(failures)
 
 
