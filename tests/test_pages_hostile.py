@@ -96,3 +96,38 @@ def test_tag_names_lose_control_characters_and_line_breaks(sales):
 
     # then the names are one clean line each, and an empty one is no tag
     assert sorted(customer.tags.values_list("name", flat=True)) == ["VIP", "老客户"]
+
+
+def test_a_tag_group_typed_in_the_back_office_loses_control_characters(client, admin_user):
+    # given an administrator in the back office
+    from kehu.customers.models import TagGroup
+
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+
+    # when a tag group is added with a control character in its name
+    response = client.post(
+        "/admin/customers/taggroup/add/", {"name": "VIP\u0001客户", "color": "#2563eb"}
+    )
+
+    # then it is stored without it
+    assert response.status_code == 302
+    assert list(TagGroup.objects.values_list("name", flat=True)) == ["VIP客户"]
+
+
+def test_page_forms_drop_control_characters_and_keep_line_breaks_in_text_areas():
+    from kehu.segments.forms import SegmentForm
+
+    form = SegmentForm(
+        data={
+            "name": "高价值\u0001\n名单",
+            "description": "第一行\n第二行\u001b",
+            "kind": "static",
+            "rule": "",
+        }
+    )
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["name"] == "高价值名单"
+    assert form.cleaned_data["description"] == "第一行\n第二行"

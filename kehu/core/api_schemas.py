@@ -2,7 +2,6 @@
 and the checks every request value passes (64-bit integers, strict booleans, no control
 characters)."""
 
-import re
 import types
 import typing
 from decimal import Decimal
@@ -13,13 +12,12 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from kehu.core import text
+
 # The databases store integers in 64 bits at most: a bigger number can only be a mistake or an
 # attack, and would fail deep inside the database driver.
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-# C0 controls and DEL, except tab and line breaks (kept where multi-line text is allowed), and
-# lone UTF-16 surrogates, which no database or spreadsheet can store.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 NUMBER_TYPES = (int, float, Decimal)
 
 
@@ -78,7 +76,7 @@ def check_strict_type(annotation: Any, value: Any) -> None:
 
 def without_control_characters(value: Any) -> Any:
     if isinstance(value, str):
-        return CONTROL_CHARACTERS.sub("", value)
+        return text.without_control_characters(value)
     if isinstance(value, list):
         return [without_control_characters(item) for item in value]
     return value
