@@ -87,11 +87,16 @@ class CustomerFilters:
         )
 
 
+# An id or filter number beyond what the database stores (64 bits) is malformed like "abc".
+INT64_MAX = 2**63 - 1
+
+
 def optional_int(value: str | None) -> int | None:
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    return number if number is None or -INT64_MAX <= number <= INT64_MAX else None
 
 
 def filter_customers(

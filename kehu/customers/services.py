@@ -14,7 +14,7 @@ from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, OwnershipChange, Tag
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
-from kehu.customers.validation import clean_customer_fields
+from kehu.customers.validation import clean_customer_fields, clean_one_line
 from kehu.engagement.models import FollowUpStatus
 from kehu.loyalty.merging import membership_snapshot, merge_loyalty
 from kehu.segments.models import Segment, SegmentKind, SegmentMember
@@ -198,7 +198,7 @@ def update_customer(actor: User, customer_id: int, raw_fields: Mapping[str, Any]
 
 def set_tags(customer: Customer, tag_names: Iterable[str]) -> None:
     """Replace the customer's tags, creating tags that do not exist yet."""
-    names = sorted({name.strip()[:50] for name in tag_names if name and name.strip()})
+    names = sorted({clean_one_line(name)[:50] for name in tag_names} - {""})
     existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
     missing = [Tag(name=name) for name in names if name not in existing]
     Tag.objects.bulk_create(missing, ignore_conflicts=True)

@@ -21,6 +21,7 @@ from kehu.customers.models import (
 CHINESE_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 MOBILE_SEPARATORS = re.compile(r"[\s\-()]")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+LINE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 TEXT_LIMITS = {
     "name": 100,
@@ -76,6 +77,11 @@ def clean_text(value: Any, limit: int) -> str:
             params={"limit": limit, "length": len(text)},
         )
     return text
+
+
+def clean_one_line(value: Any) -> str:
+    """A name on one line (a tag): every control character goes, tab and line breaks too."""
+    return LINE_CONTROL_CHARACTERS.sub("", str(value or "")).strip()
 
 
 def clean_choice(value: Any, choices: type) -> str:

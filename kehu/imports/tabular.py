@@ -363,6 +363,7 @@ def write_xlsx(target: IO[bytes] | Path, headers: list[str], rows: Iterable[list
     """An XLSX workbook written row by row (openpyxl write-only mode keeps memory flat)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
@@ -370,7 +371,12 @@ def write_xlsx(target: IO[bytes] | Path, headers: list[str], rows: Iterable[list
     for row in rows:
         cells = []
         for value in row:
-            cell = WriteOnlyCell(sheet, value=export_value(value))
+            value = export_value(value)
+            if isinstance(value, str):
+                # openpyxl refuses control characters: data stored before input was cleaned (or
+                # by a path that does not clean) must not break the export for everyone.
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            cell = WriteOnlyCell(sheet, value=value)
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never let imported text become a formula
             cells.append(cell)

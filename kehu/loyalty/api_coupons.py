@@ -207,11 +207,11 @@ class BatchOut(Schema):
         return queries.batch_error(batch)
 
 
-class OrderIn(InputSchema):
+class CouponOrderIn(InputSchema):
     order_id: int
 
 
-class RedeemIn(InputSchema):
+class CouponRedeemIn(InputSchema):
     order_id: int
     idempotency_key: str | None = Field(None, max_length=120, description=KEY_DESCRIPTION)
 
@@ -394,7 +394,9 @@ def list_customer_coupons(request: HttpRequest, customer_id: int) -> list[Coupon
     "order of a store you do not work at.",
 )
 @unknown_code_not_found
-def check_coupon_for_order(request: HttpRequest, code: str, payload: OrderIn) -> dict[str, Any]:
+def check_coupon_for_order(
+    request: HttpRequest, code: str, payload: CouponOrderIn
+) -> dict[str, Any]:
     check = check_coupon(caller(request), code, payload.order_id)
     return {
         "code": check.coupon.code,
@@ -418,7 +420,7 @@ def check_coupon_for_order(request: HttpRequest, code: str, payload: OrderIn) ->
     "order of a store you do not work at. " + RULES_DESCRIPTION,
 )
 @unknown_code_not_found
-def redeem_coupon_code(request: HttpRequest, code: str, payload: RedeemIn) -> Coupon:
+def redeem_coupon_code(request: HttpRequest, code: str, payload: CouponRedeemIn) -> Coupon:
     return redeem_coupon(
         caller(request), code, payload.order_id, idempotency_key=payload.idempotency_key
     )

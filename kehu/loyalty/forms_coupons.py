@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.forms import WithoutControlCharacters
 from kehu.loyalty.coupon_templates import TERMS_FIELDS, TemplateInput
 from kehu.loyalty.models import CouponTemplate
 from kehu.segments.models import Segment
@@ -19,7 +20,7 @@ MOBILE = re.compile(r"^1\d{10}$")
 TEMPLATE_FIELD_NAMES = {"tier_id": "tier"}
 
 
-class CouponTemplateForm(forms.ModelForm):
+class CouponTemplateForm(WithoutControlCharacters, forms.ModelForm):
     class Meta:
         model = CouponTemplate
         fields = [

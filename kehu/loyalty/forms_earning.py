@@ -7,13 +7,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.commerce.models import Category, Store
+from kehu.core.forms import WithoutControlCharacters
 from kehu.loyalty.earning_rules import RuleInput
 from kehu.loyalty.models import EarningRule
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class EarningRuleForm(forms.Form):
+class EarningRuleForm(WithoutControlCharacters, forms.Form):
     name = forms.CharField(label=pgettext_lazy("earning rule", "Name"), max_length=100)
     multiplier = forms.DecimalField(
         label=_("Points multiplier"),

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from kehu.commerce.models import Order, Store
+from kehu.core.forms import WithoutControlCharacters
 from kehu.loyalty.loyalty_settings import SETTINGS_FIELDS, TierInput
 from kehu.loyalty.models import LoyaltySettings, RedemptionItem, Tier
 
@@ -112,7 +113,7 @@ class LoyaltySettingsForm(forms.ModelForm):
         fields = SETTINGS_FIELDS
 
 
-class TierForm(forms.Form):
+class TierForm(WithoutControlCharacters, forms.Form):
     tier_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(label=_("Tier name"), max_length=40, required=False)
     rank = forms.IntegerField(label=_("Rank"), min_value=0, max_value=1000)
@@ -161,7 +162,7 @@ def tier_initial() -> list[dict[str, Any]]:
     ]
 
 
-class GiftForm(forms.ModelForm):
+class GiftForm(WithoutControlCharacters, forms.ModelForm):
     class Meta:
         model = RedemptionItem
         fields = ("name", "points_cost", "stock", "is_active", "description")

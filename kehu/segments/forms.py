@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.forms import WithoutControlCharacters
 from kehu.segments.models import PredictionSettings, SegmentationSettings, SegmentKind
 from kehu.segments.rules_fields import CUSTOM_PREFIX, OPERATOR_LABELS, RULE_FIELDS, RuleField
 
@@ -28,7 +29,7 @@ def parse_rule(text: str) -> dict[str, Any]:
     return rule
 
 
-class SegmentForm(forms.Form):
+class SegmentForm(WithoutControlCharacters, forms.Form):
     name = forms.CharField(label=_("Segment name"), max_length=100)
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
