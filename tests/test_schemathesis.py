@@ -12,6 +12,7 @@ import os
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -22,7 +23,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from kehu.accounts.services import create_api_token
-from kehu.wsgi import application
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("KEHU_SCHEMATHESIS_EXAMPLES", "8"))
 CHECKS = [
@@ -32,7 +32,9 @@ CHECKS = [
     response_schema_conformance,
 ]
 
-schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+# Django's WSGI handler, not kehu.wsgi: that module refuses the development key outside
+# development, and the tests run with it.
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 
 
 @pytest.fixture
