@@ -18,3 +18,5 @@ urlpatterns = [
     path("api/", api_urls),
     path("", include("kehu.web.urls")),
 ]
+
+handler400 = "kehu.web.views.bad_request"

@@ -6,6 +6,7 @@ see them, and `contact_search_q` keeps search from undoing the mask: a contact f
 sees masked on a row matches only its whole normalised value.
 """
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from django.http import Http404
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Role, Scope
+from kehu.core.api_schemas import INT64_MAX
 from kehu.customers.models import Customer, Tag
 from kehu.customers.validation import MOBILE_SEPARATORS, normalise_mobile
 
@@ -87,8 +89,23 @@ class CustomerFilters:
         )
 
 
-# An id or filter number beyond what the database stores (64 bits) is malformed like "abc".
-INT64_MAX = 2**63 - 1
+# An id or filter number beyond what the database stores (64 bits) is malformed like "abc"
+# (INT64_MAX).
+
+
+WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+
+
+def numbers_out_of_range(params: Mapping[str, str]) -> list[str]:
+    """Names of the parameters holding a whole number no database can store (beyond 64 bits).
+
+    Lists drop such a filter like any malformed one; an export refuses it instead, so that it
+    never holds more rows than the user filtered for."""
+    return [
+        name
+        for name, value in params.items()
+        if WHOLE_NUMBER.fullmatch(value.strip()) and not -INT64_MAX <= int(value) <= INT64_MAX
+    ]
 
 
 def optional_int(value: str | None) -> int | None:

@@ -1,10 +1,10 @@
 """Pages of the import wizard (upload → map columns → preview → result) and the export downloads."""
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,7 +15,7 @@ from kehu.commerce.exporting import OrderExportFilters, order_export_headers, or
 from kehu.commerce.models import SalesChannel
 from kehu.core.errors import DomainError, NotAllowed
 from kehu.customers.exporting import customer_export_headers, customer_export_rows
-from kehu.customers.queries import CustomerFilters
+from kehu.customers.queries import CustomerFilters, numbers_out_of_range
 from kehu.imports.models import ImportKind, ImportMode, ImportStatus
 from kehu.imports.services import (
     error_report_file,
@@ -181,13 +181,26 @@ def export_orders(request: HttpRequest) -> StreamingHttpResponse:
     return export_response(request, "orders", order_export_headers, rows)
 
 
+def refuse_numbers_out_of_range(params: Mapping[str, str]) -> None:
+    names = numbers_out_of_range(params)
+    if names:
+        raise BadRequest(
+            _("The filter “%(name)s” is not a number kehu can store: nothing was exported.")
+            % {"name": names[0]}
+        )
+
+
 def export_response(
     request: HttpRequest,
     name: str,
     headers: Callable[[], list[str]],
     rows: Iterator[list[Any]],
 ) -> StreamingHttpResponse:
-    """CSV streamed as it is written; XLSX built row by row in a temporary file, then streamed."""
+    """CSV streamed as it is written; XLSX built row by row in a temporary file, then streamed.
+
+    A filter number no database can hold is refused (400) rather than dropped: an export the
+    user filtered must never silently hold more rows than they asked for."""
+    refuse_numbers_out_of_range(request.GET)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if request.GET.get("format") == "xlsx":
         workbook = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it

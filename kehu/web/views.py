@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -72,3 +72,9 @@ def needing_follow_up(owned, policy: PoolPolicy) -> list:
         reference = customer.last_followed_up_at or customer.owned_since or now
         customer.days_left = max(policy.auto_return_days - (now - reference).days, 0)
     return customers
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 400 page, saying what was wrong with the request (Django's own says nothing)."""
+    body = render(request, "400.html", {"exception": exception}).content
+    return HttpResponseBadRequest(body)

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kehu.commerce.exporting import OrderExportFilters, order_export_headers, order_export_rows
 from kehu.customers.exporting import customer_export_headers, customer_export_rows
-from kehu.customers.queries import CustomerFilters
+from kehu.customers.queries import CustomerFilters, numbers_out_of_range
 from kehu.imports.commands import acting_user
 from kehu.imports.tabular import write_csv, write_xlsx
 
@@ -34,6 +34,8 @@ class Command(BaseCommand):
         params = {
             name: str(options[name]) for name in FILTER_OPTIONS + ORDER_OPTIONS if options[name]
         }
+        if names := numbers_out_of_range(params):
+            raise CommandError(f"--{names[0]} is not a number kehu can store: nothing exported.")
         if options["kind"] == "customers":
             headers = customer_export_headers()
             rows = customer_export_rows(actor, CustomerFilters.from_params(params))
