@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kehu.accounts.models import User
 from kehu.customers.queries import get_visible_customer, mask_contacts
 from kehu.imports.views import export_response, require_export_rights
+from kehu.loyalty.adjustments import Adjustment, adjust_points
 from kehu.loyalty.forms_members import (
     AdjustForm,
     CashOffsetForm,
@@ -49,9 +50,9 @@ from kehu.loyalty.models import (
     MembershipStatus,
     Tier,
 )
-from kehu.loyalty.points import adjust_points
 from kehu.loyalty.redemption import redeem_cash_offset, redeem_gift
 from kehu.loyalty.referrals import with_referral
+from kehu.loyalty.staff_limits import limits_for
 from kehu.web.outcomes import call_service, redirect_back
 
 PAGE_SIZE = 25
@@ -148,6 +149,7 @@ def member_context(
         "tier_changes": membership.tier_changes.select_related("previous_tier", "tier")[:10],
         "redemptions": membership.redemptions.select_related("item", "order", "store")[:10],
         "adjust_form": (adjust_form or AdjustForm()) if can_adjust else None,
+        "adjust_limits": limits_for(user) if can_adjust else None,
         "pauses": membership.pauses.select_related("started_by", "ended_by")[:20],
         "status_moves": allowed_moves(membership.status) if can_change_status else (),
         "can_serve": user.policy.can_serve_members,
@@ -208,11 +210,20 @@ def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
             form=form,
         )
         if outcome.succeeded:
-            messages.success(request, _("The points were adjusted."))
+            messages.success(request, adjustment_message(outcome.value))
             return redirect("loyalty:member", customer_id=customer_id)
     membership.refresh_from_db()
     context = member_context(request, user, membership, adjust_form=form)
     return render(request, "loyalty/member.html", context, status=400)
+
+
+def adjustment_message(adjustment: Adjustment) -> str:
+    if adjustment.entry is None:
+        return _(
+            "Above your limit: the adjustment was sent for approval. The points move once a "
+            "second person approves it."
+        )
+    return _("The points were adjusted.")
 
 
 def require_status_rights(user: User) -> None:

@@ -27,8 +27,9 @@ from hypothesis.stateful import (
 
 from kehu.accounts.roles import Role
 from kehu.core.errors import RuleViolation
+from kehu.loyalty.adjustments import adjust_points
 from kehu.loyalty.models import Membership, PointsEntry, Tier
-from kehu.loyalty.points import adjust_points, earn_for_order, months_after
+from kehu.loyalty.points import earn_for_order, months_after
 from kehu.loyalty.points_expiry import expire_points
 from kehu.loyalty.points_refunds import reverse_points_for_refund
 from kehu.loyalty.redemption import redeem_cash_offset
