@@ -8,7 +8,7 @@ administrator), and the checks that read it.
 - A cash offset that names no order is refused above ``offset_without_order``: a larger one
   must name the order it pays for, whose total bounds it.
 - A coupon worth more than ``coupon_face_value`` (its fixed amount off, or a percentage's cap;
-  a percentage without a cap is worth an unbounded amount) is refused for the role.
+  a percentage without a cap names no amount and is not bounded here) is refused for the role.
 """
 
 import datetime
@@ -166,6 +166,10 @@ def check_adjustment_size(points: int) -> None:
 # --- cash offsets and coupons -----------------------------------------------------------------
 
 
+def to_fen(amount: Decimal) -> Decimal:
+    return Decimal(amount).quantize(Decimal("0.01"))
+
+
 def check_offset_without_order(actor: User, amount: Decimal) -> None:
     """A cash offset that names no order stays within the role's limit."""
     limit = limits_for(actor).offset_without_order
@@ -175,19 +179,20 @@ def check_offset_without_order(actor: User, amount: Decimal) -> None:
                 "A cash offset of more than ¥%(limit)s must name the order it pays for "
                 "(it can never exceed that order)."
             )
-            % {"limit": limit},
+            % {"limit": to_fen(limit)},
             code="offset_needs_order",
             details={"field": "order_id", "limit": str(limit)},
         )
 
 
-def coupon_face_value(template: CouponTemplate) -> Decimal | None:
-    """What one coupon can take off at most, in yuan; None: no bound (a percentage without a
-    cap). A free gift or free shipping counts as 0: the template names no amount."""
+def coupon_face_value(template: CouponTemplate) -> Decimal:
+    """What one coupon can take off at most, in yuan, as its template states it: the amount
+    off, or a percentage's cap. A percentage without a cap, a free gift and free shipping name
+    no amount and count as 0 (they scale with a real purchase or give goods, not money)."""
     if template.kind in (CouponKind.FIXED, CouponKind.THRESHOLD):
         return template.amount_off or Decimal(0)
     if template.kind == CouponKind.PERCENT:
-        return template.max_discount
+        return template.max_discount or Decimal(0)
     return Decimal(0)
 
 
@@ -197,16 +202,16 @@ def check_coupon_value(actor: User, template: CouponTemplate) -> None:
     if limit is None:
         return
     value = coupon_face_value(template)
-    if value is None or value > limit:
+    if value > limit:
         raise RuleViolation(
             _(
                 "Coupons worth more than ¥%(limit)s are issued by an administrator: "
                 "“%(name)s” is worth %(value)s."
             )
             % {
-                "limit": limit,
+                "limit": to_fen(limit),
                 "name": template.name,
-                "value": _("an amount without a cap") if value is None else f"¥{value}",
+                "value": f"¥{to_fen(value)}",
             },
             code="coupon_above_limit",
             details={"field": "template", "limit": str(limit)},
