@@ -88,7 +88,10 @@ class CashOffsetForm(TokenForm):
         label=_("Against order"),
         queryset=Order.objects.none(),
         required=False,
-        help_text=_("Optional: the member's order the points pay part of."),
+        help_text=_(
+            "The member's order the points pay part of; needed above your role's limit for "
+            "offsets without an order."
+        ),
     )
     store = forms.ModelChoiceField(label=_("Store"), queryset=active_stores(), required=False)
 
