@@ -35,8 +35,8 @@ NUMBER_LIMITS: dict[str, tuple[Decimal, Decimal | None]] = {
     "referee_reward_points": (Decimal(0), None),
     "referral_min_order": (Decimal(0), None),
     "referrals_per_referrer_cap": (Decimal(0), None),
-    "adjustment_alert_points": (Decimal(0), None),
-    "repeat_adjustments_alert": (Decimal(0), None),
+    "adjustment_alert_points": (Decimal(0), Decimal(10_000_000)),
+    "repeat_adjustments_alert": (Decimal(0), Decimal(1000)),
 }
 # side → (its points field, its coupon field, who it is in a message)
 REWARD_FIELDS = {

@@ -267,6 +267,37 @@ def test_the_limits_are_set_by_an_administrator(manager, admin_user, member):
     assert bad.status_code == 400
 
 
+def test_the_alert_settings_refuse_absurd_numbers(admin_user):
+    form = {
+        "action": "settings",
+        "points_per_yuan": "1",
+        "points_expire_months": "24",
+        "points_per_yuan_offset": "100",
+        "tier_basis": "spend",
+        "downgrade_grace_days": "30",
+        "referrer_reward_points": "200",
+        "referee_reward_points": "100",
+        "referral_min_order": "50",
+        "referrals_per_referrer_cap": "20",
+        "card_prefix": "8",
+        "adjustment_alert_points": "99999999999999999999",
+        "repeat_adjustments_alert": "2",
+        "other_team_managers_approve": "on",
+    }
+    page = client_for(admin_user).post(reverse("loyalty:programme"), form)
+    assert page.status_code == 400
+    assert 'has-error" id="field-adjustment_alert_points"' in page.content.decode()
+    assert LoyaltySettings.current().other_team_managers_approve is False
+    form["adjustment_alert_points"] = "10000001"  # past the form, the service refuses it
+    page = client_for(admin_user).post(reverse("loyalty:programme"), form)
+    assert "Enter a number from 0 to 10000000." in page.content.decode()
+    form["adjustment_alert_points"] = "500"
+    assert client_for(admin_user).post(reverse("loyalty:programme"), form).status_code == 302
+    saved = LoyaltySettings.current()
+    assert (saved.adjustment_alert_points, saved.repeat_adjustments_alert) == (500, 2)
+    assert saved.other_team_managers_approve is True
+
+
 def limits_form(**rows: tuple[str, str, str, str]) -> dict[str, str]:
     data = {"action": "limits", "limits-TOTAL_FORMS": "6", "limits-INITIAL_FORMS": "6"}
     roles = ["admin", "manager", "sales", "service", "marketing", "analyst"]
