@@ -22,6 +22,7 @@ from kehu.accounts.models import User
 from kehu.customers.queries import get_visible_customer, mask_contacts
 from kehu.imports.views import export_response, require_export_rights
 from kehu.loyalty.adjustments import Adjustment, adjust_points
+from kehu.loyalty.approvals import visible_approvals
 from kehu.loyalty.forms_members import (
     AdjustForm,
     CashOffsetForm,
@@ -44,6 +45,8 @@ from kehu.loyalty.member_queries import (
 from kehu.loyalty.members import UnknownMember, membership_of, visible_membership
 from kehu.loyalty.membership_status import StatusChange, allowed_moves, change_membership_status
 from kehu.loyalty.models import (
+    ApprovalRequest,
+    ApprovalStatus,
     EnrolmentChannel,
     LoyaltySettings,
     Membership,
@@ -150,6 +153,7 @@ def member_context(
         "redemptions": membership.redemptions.select_related("item", "order", "store")[:10],
         "adjust_form": (adjust_form or AdjustForm()) if can_adjust else None,
         "adjust_limits": limits_for(user) if can_adjust else None,
+        "pending_approvals": pending_of(user, membership) if can_adjust else [],
         "pauses": membership.pauses.select_related("started_by", "ended_by")[:20],
         "status_moves": allowed_moves(membership.status) if can_change_status else (),
         "can_serve": user.policy.can_serve_members,
@@ -215,6 +219,12 @@ def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
     membership.refresh_from_db()
     context = member_context(request, user, membership, adjust_form=form)
     return render(request, "loyalty/member.html", context, status=400)
+
+
+def pending_of(user: User, membership: Membership) -> list[ApprovalRequest]:
+    """The member's adjustments waiting for approval that the user may see."""
+    waiting = visible_approvals(user).filter(membership=membership, status=ApprovalStatus.PENDING)
+    return list(waiting.order_by("requested_at", "pk"))
 
 
 def adjustment_message(adjustment: Adjustment) -> str:

@@ -322,7 +322,9 @@ def test_the_member_page_says_the_adjustment_waits_for_approval(manager, member)
         {"points": "5000", "reason": "补录", "token": "t1"},
         follow=True,
     )
-    assert "Above your limit: the adjustment was sent for approval." in page.content.decode()
+    html = page.content.decode()
+    assert "Above your limit: the adjustment was sent for approval." in html
+    assert 'id="pending-approvals"' in html and "+5,000 · 补录" in html
     assert balance(member) == 3000
 
 
