@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.loyalty.approvals import alert_after_adjustment, approval_with_key, request_approval
+from kehu.loyalty.members import visible_membership
 from kehu.loyalty.models import ApprovalRequest, Membership, PointsEntry, PointsKind, PointsSource
 from kehu.loyalty.points import (
     EntryFields,
@@ -50,8 +51,6 @@ def adjust_points(
     Taking more than the balance is refused. Above the maker's limits (per adjustment, per
     business day) it becomes a request for approval instead. The same key again answers the
     first adjustment (or request)."""
-    from kehu.loyalty.members import visible_membership
-
     if not actor.policy.can_adjust_points:
         raise NotAllowed(_("Your role may not adjust points."), code="not_allowed")
     membership = visible_membership(actor, customer_id)

@@ -252,7 +252,7 @@ def alert_after_adjustment(
         body = _("By %(person)s: %(reason)s") % {"person": actor, "reason": entry.reason}
         alert_administrators(actor, ALERT_KIND, title, body, link, now)
     repeats = settings.repeat_adjustments_alert
-    if repeats and own_adjustments(actor, now).filter(membership=membership).count() == repeats:  # type: ignore[attr-defined]
+    if repeats and own_adjustments(actor, now).filter(membership=membership).count() == repeats:
         title = _("%(count)s adjustments of card %(card)s by one person today") % {
             "count": repeats,
             "card": card,

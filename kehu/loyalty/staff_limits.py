@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import Abs
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -116,7 +116,7 @@ def business_day_bounds(now: datetime.datetime) -> tuple[datetime.datetime, date
     return start, following
 
 
-def own_adjustments(actor: User, now: datetime.datetime) -> object:
+def own_adjustments(actor: User, now: datetime.datetime) -> QuerySet[PointsEntry]:
     """The adjustments `actor` made alone on the business day of `now`: those keyed by their
     own requests (``user:<id>:…``); approved ones are keyed by the approval instead."""
     start, following = business_day_bounds(now)
@@ -130,7 +130,7 @@ def own_adjustments(actor: User, now: datetime.datetime) -> object:
 
 def adjusted_today(actor: User, now: datetime.datetime) -> int:
     """Points `actor` adjusted alone today, counted either way."""
-    total = own_adjustments(actor, now).aggregate(total=Sum(Abs("points")))["total"]  # type: ignore[attr-defined]
+    total = own_adjustments(actor, now).aggregate(total=Sum(Abs("points")))["total"]
     return int(total or 0)
 
 
