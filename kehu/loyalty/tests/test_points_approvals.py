@@ -403,7 +403,8 @@ def test_repeated_adjustments_of_one_member_alert_once(manager, admins, member):
 
 
 @pytest.fixture
-def sales_member(sales) -> Membership:
+def sales_member(sales, store) -> Membership:
+    """A member of the salesperson's, served at the north team's store (where its staff work)."""
     member = make_member(sales, name="李娜")
     award_points(member, 3000, source="campaign", reason="活动", idempotency_key="camp-sales")
     return member
