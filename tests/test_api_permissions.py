@@ -323,7 +323,11 @@ DOCUMENTED = {
     ("get", "/api/members/by-card/{card_number}"): {200, 401, 403, 404},
     ("post", "/api/members/{customer_id}/earn"): {200, 201, 401, 403, 404, 409, 422},
     ("post", "/api/members/{customer_id}/redeem"): {200, 201, 401, 403, 404, 409, 422},
-    ("post", "/api/members/{customer_id}/adjust"): {200, 201, 401, 403, 404, 409, 422},
+    ("post", "/api/members/{customer_id}/adjust"): {200, 201, 202, 401, 403, 404, 409, 422},
+    ("get", "/api/points-approvals"): {200, 401, 403, 404, 422},
+    ("get", "/api/points-approvals/{approval_id}"): {200, 401, 403, 404, 422},
+    ("post", "/api/points-approvals/{approval_id}/approve"): {200, 401, 403, 404, 409, 422},
+    ("post", "/api/points-approvals/{approval_id}/reject"): {200, 401, 403, 404, 409, 422},
     # membership status: kehu/loyalty/tests/test_membership_status.py
     ("post", "/api/members/{customer_id}/status"): {200, 401, 403, 404, 409, 422},
     ("get", "/api/members/{customer_id}/statement"): {200, 401, 403, 404, 422},

@@ -7,11 +7,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from kehu.loyalty.models import (
+    ApprovalRequest,
     LoyaltySettings,
     Membership,
     PointsEntry,
     Redemption,
     RedemptionItem,
+    StaffLimit,
     Tier,
     TierChange,
 )
@@ -31,6 +33,29 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(LoyaltySettings)
 class LoyaltySettingsAdmin(ReadOnlyAdmin):
     list_display = ("points_per_yuan", "points_expire_months", "points_per_yuan_offset")
+
+
+@admin.register(StaffLimit)
+class StaffLimitAdmin(ReadOnlyAdmin):
+    """Read-only: the limits are changed on the programme settings page (administrators)."""
+
+    list_display = (
+        "role",
+        "points_per_adjustment",
+        "points_per_day",
+        "offset_without_order",
+        "coupon_face_value",
+    )
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    """Read-only: requests are decided on the approvals page, which writes the ledger entry."""
+
+    list_display = ("requested_at", "membership", "points", "status", "requested_by", "decided_by")
+    list_filter = ("status",)
+    search_fields = ("membership__card_number", "reason")
+    list_select_related = ("membership", "requested_by", "decided_by")
 
 
 @admin.register(Tier)

@@ -32,11 +32,13 @@ from kehu.accounts.api import caller
 from kehu.accounts.models import User
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.core.errors import NotAllowed
+from kehu.loyalty.adjustments import adjust_points
 from kehu.loyalty.member_points import earn_points_for_order, enrol_customer
 from kehu.loyalty.member_queries import may_read_members, statement, tier_progress
 from kehu.loyalty.members import UnknownMember, visible_membership, visible_membership_by_card
 from kehu.loyalty.membership_status import change_membership_status
 from kehu.loyalty.models import (
+    ApprovalStatus,
     EnrolmentChannel,
     Membership,
     MembershipStatus,
@@ -46,8 +48,8 @@ from kehu.loyalty.models import (
     RedemptionItem,
     TierBasis,
 )
-from kehu.loyalty.points import adjust_points
 from kehu.loyalty.redemption import redeem_cash_offset, redeem_gift
+from kehu.loyalty.staff_limits import MAX_ADJUSTMENT
 
 router = Router()
 
@@ -98,11 +100,19 @@ class EntryOut(Schema):
     reason: str
     order_id: int | None
     created_by: str | None = Field(description="Username of the staff member, if any.")
+    approved_by: str | None = Field(
+        description="Username of the second person who approved an adjustment above the "
+        "maker's limit; empty otherwise."
+    )
     created_at: datetime
 
     @staticmethod
     def resolve_created_by(entry: Any) -> str | None:
         return entry.created_by.username if entry.created_by_id else None
+
+    @staticmethod
+    def resolve_approved_by(entry: Any) -> str | None:
+        return entry.approved_by.username if entry.approved_by_id else None
 
 
 class StatementEntryOut(EntryOut):
@@ -181,13 +191,59 @@ class RedemptionOut(Schema):
 
 class AdjustIn(InputSchema):
     idempotency_key: str = Field(min_length=1, max_length=100, description=KEY_DESCRIPTION)
-    points: int = Field(description="Positive adds, negative takes (never below zero).")
+    points: int = Field(
+        ge=-MAX_ADJUSTMENT,
+        le=MAX_ADJUSTMENT,
+        description="Positive adds, negative takes (never below zero). Above your role's limits "
+        "(per adjustment, per day) the adjustment waits for a second person's approval.",
+    )
     reason: str = Field(min_length=1, max_length=300)
 
 
 class AdjustOut(Schema):
     entry: EntryOut
     balance: int
+
+
+class ApprovalOut(Schema):
+    id: int
+    customer_id: int
+    card_number: str
+    customer_name: str
+    points: int = Field(description="Signed: positive adds, negative takes.")
+    reason: str
+    status: ApprovalStatus
+    requested_by: str = Field(description="Username of the staff member who asked.")
+    requested_at: datetime
+    decided_by: str | None = Field(description="Username of the approver or rejecter.")
+    decided_at: datetime | None
+    decision_reason: str
+    entry: EntryOut | None = Field(description="The ledger entry written on approval.")
+
+    @staticmethod
+    def resolve_customer_id(approval: Any) -> int:
+        return approval.membership.customer_id  # type: ignore[no-any-return]
+
+    @staticmethod
+    def resolve_card_number(approval: Any) -> str:
+        return approval.membership.card_number  # type: ignore[no-any-return]
+
+    @staticmethod
+    def resolve_customer_name(approval: Any) -> str:
+        return approval.membership.customer.name  # type: ignore[no-any-return]
+
+    @staticmethod
+    def resolve_requested_by(approval: Any) -> str:
+        return approval.requested_by.username  # type: ignore[no-any-return]
+
+    @staticmethod
+    def resolve_decided_by(approval: Any) -> str | None:
+        return approval.decided_by.username if approval.decided_by_id else None
+
+
+class PendingAdjustmentOut(Schema):
+    approval: ApprovalOut
+    balance: int = Field(description="The member's balance, unchanged.")
 
 
 class StatusIn(InputSchema):
@@ -356,7 +412,9 @@ def earn(request: HttpRequest, customer_id: int, payload: EarnIn) -> Status[dict
     summary="Redeem points for a gift or a cash offset (idempotent by key)",
     description="Points are taken oldest first. 409 `insufficient_points` (the message says "
     "the balance and what was needed), `out_of_stock`, `unknown_gift`, "
-    "`offset_not_whole_points`, `offset_exceeds_order`, `order_not_members`, "
+    "`offset_not_whole_points`, `offset_exceeds_order`, `offset_needs_order` (a cash offset "
+    "without `order_id` above your role's limit: name the order it pays for), "
+    "`order_not_members`, "
     "`order_not_payable`, `wrong_store`, `unknown_store`, `store_closed`, "
     "`membership_not_active`, `idempotency_key_reused`. 403 `not_your_store` when you do not "
     "work at the `store` or at the order's store; without either, your only store is used (422 "
@@ -391,10 +449,17 @@ def redeem(request: HttpRequest, customer_id: int, payload: RedeemIn) -> Status[
 
 @router.post(
     "/members/{int:customer_id}/adjust",
-    response={200: AdjustOut, 201: AdjustOut, **WRITE_ERRORS},
+    response={200: AdjustOut, 201: AdjustOut, 202: PendingAdjustmentOut, **WRITE_ERRORS},
     summary="Adjust a member's points by hand (idempotent by key)",
-    description="Administrators and store managers only; the entry records who and why. 409 "
-    "`insufficient_points` when taking more than the balance; 422 without a reason.",
+    description="Administrators and store managers only; the entry records who and why. 201 "
+    "with the entry. **Above your role's limits** (points per adjustment, or your adjustments "
+    "of the business day in all, counted either way; set by an administrator) nothing moves: "
+    "202 with the approval request, which an administrator (or, where allowed, a store "
+    "manager of another team) approves or rejects at /points-approvals; the entry is written "
+    "on approval. A retry with the same key answers 200 with the entry, or 202 with the "
+    "request while it waits. Administrators are alerted of large or repeated adjustments. "
+    "409 `insufficient_points` when taking more than the balance; 422 without a reason or "
+    f"beyond ±{MAX_ADJUSTMENT:,} points.",
 )
 @unknown_member_not_found
 def adjust(request: HttpRequest, customer_id: int, payload: AdjustIn) -> Status[dict[str, Any]]:
@@ -406,6 +471,10 @@ def adjust(request: HttpRequest, customer_id: int, payload: AdjustIn) -> Status[
         payload.reason,
         idempotency_key=payload.idempotency_key,
     )
+    if result.entry is None:
+        assert result.approval is not None  # no entry: the adjustment waits for approval
+        membership_id = result.approval.membership_id
+        return Status(202, {"approval": result.approval, "balance": fresh_balance(membership_id)})
     body = {"entry": result.entry, "balance": fresh_balance(result.entry.membership_id)}
     return Status(201 if result.created else 200, body)
 

@@ -42,6 +42,7 @@ from kehu.loyalty.models import (
     IssueBatchStatus,
     Membership,
 )
+from kehu.loyalty.staff_limits import check_coupon_value
 from kehu.segments.models import Segment, SegmentMember
 from kehu.segments.queries import get_visible_segment
 
@@ -64,7 +65,8 @@ def request_issue_batch(
     idempotency_key: str | None = None,
 ) -> CouponIssueBatch:
     """Queue issuing one coupon of the template to each customer of a list or a segment (the
-    ones the user may see). The same idempotency key again answers the first batch."""
+    ones the user may see), a template within the user's coupon value limit. The same
+    idempotency key again answers the first batch."""
     require_programme_rights(actor)
     template = CouponTemplate.objects.filter(pk=template_id).first()
     if template is None:
@@ -73,6 +75,7 @@ def request_issue_batch(
     if key and (earlier := replayed_batch(key, template.pk)) is not None:
         return earlier
     ids, segment = batch_target(actor, customer_ids, segment_id)
+    check_coupon_value(actor, template)
     check_issuable(template, timezone.now())
     try:
         with transaction.atomic():

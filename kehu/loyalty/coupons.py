@@ -49,6 +49,7 @@ from kehu.loyalty.coupon_rules import (
     total_limit_reached,
 )
 from kehu.loyalty.models import Coupon, CouponStatus, CouponTemplate
+from kehu.loyalty.staff_limits import check_coupon_value
 
 ZERO = Decimal("0.00")
 CODE_ALPHABET = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789", dtype=np.uint8)  # no 0O1I
@@ -159,7 +160,8 @@ def issue_coupon(
     now: datetime | None = None,
 ) -> Coupon:
     """Give one customer a coupon of `template`. `actor` None is the programme itself (a
-    referral reward): no role or visibility check. The same idempotency key again answers the
+    referral reward): no role, visibility or value-limit check; staff issue coupons only up to
+    their role's value limit (``coupon_above_limit``). The same idempotency key again answers the
     coupon issued the first time and changes nothing."""
     return issue_one(
         actor, template.pk, customer_id, idempotency_key=idempotency_key, now=now
@@ -183,6 +185,8 @@ def issue_one(
     key = checked_key(idempotency_key)
     if key and (earlier := replayed_issue(key, template.pk, customer.pk)) is not None:
         return IssueResult(earlier, created=False)
+    if actor is not None:
+        check_coupon_value(actor, template)
     check_issuable(template, now)
     check_tier(template, customer.pk)
     try:

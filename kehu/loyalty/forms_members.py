@@ -18,6 +18,8 @@ from kehu.commerce.models import Order, Store
 from kehu.core.forms import WithoutControlCharacters
 from kehu.loyalty.loyalty_settings import SETTINGS_FIELDS, TierInput
 from kehu.loyalty.models import LoyaltySettings, RedemptionItem, Tier
+from kehu.loyalty.staff_limits import FIELDS as LIMIT_FIELDS
+from kehu.loyalty.staff_limits import MAX_ADJUSTMENT, LimitValues, all_limits
 
 
 def new_token() -> str:
@@ -35,11 +37,17 @@ class TokenForm(forms.Form):
 class AdjustForm(TokenForm):
     points = forms.IntegerField(
         label=_("Points"),
-        min_value=-10_000_000,
-        max_value=10_000_000,
+        min_value=-MAX_ADJUSTMENT,
+        max_value=MAX_ADJUSTMENT,
         help_text=_("Positive adds points, negative takes them."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class DecisionForm(forms.Form):
+    """The reason for approving (optional) or rejecting (required) a points adjustment."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
 
 
 class MembershipStatusForm(forms.Form):
@@ -94,7 +102,10 @@ class CashOffsetForm(CounterForm):
         label=_("Against order"),
         queryset=Order.objects.none(),
         required=False,
-        help_text=_("Optional: the member's order the points pay part of."),
+        help_text=_(
+            "The member's order the points pay part of; needed above your role's limit for "
+            "offsets without an order."
+        ),
     )
     field_order = ("amount", "order", "store")
 
@@ -111,6 +122,42 @@ class LoyaltySettingsForm(forms.ModelForm):
     class Meta:
         model = LoyaltySettings
         fields = SETTINGS_FIELDS
+
+
+class StaffLimitForm(forms.Form):
+    """One role's limits (empty: no limit); the role is fixed by the row."""
+
+    role = forms.CharField(widget=forms.HiddenInput)
+    points_per_adjustment = forms.IntegerField(
+        label=_("Points per adjustment"), min_value=0, max_value=MAX_ADJUSTMENT, required=False
+    )
+    points_per_day = forms.IntegerField(
+        label=_("Points per day"), min_value=0, max_value=2_000_000_000, required=False
+    )
+    offset_without_order = forms.DecimalField(
+        label=_("Cash offset without an order (¥)"),
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+    )
+    coupon_face_value = forms.DecimalField(
+        label=_("Coupon value (¥)"), min_value=0, max_digits=10, decimal_places=2, required=False
+    )
+
+    def to_values(self) -> LimitValues:
+        data = self.cleaned_data
+        return LimitValues(*(data.get(name) for name in LIMIT_FIELDS))
+
+
+StaffLimitFormSet = forms.formset_factory(StaffLimitForm, extra=0)
+
+
+def staff_limit_initial() -> list[dict[str, Any]]:
+    return [
+        {"role": limit.role, **{name: getattr(limit, name) for name in LIMIT_FIELDS}}
+        for limit in all_limits()
+    ]
 
 
 class TierForm(WithoutControlCharacters, forms.Form):

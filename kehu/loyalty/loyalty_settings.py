@@ -35,6 +35,8 @@ NUMBER_LIMITS: dict[str, tuple[Decimal, Decimal | None]] = {
     "referee_reward_points": (Decimal(0), None),
     "referral_min_order": (Decimal(0), None),
     "referrals_per_referrer_cap": (Decimal(0), None),
+    "adjustment_alert_points": (Decimal(0), Decimal(10_000_000)),
+    "repeat_adjustments_alert": (Decimal(0), Decimal(1000)),
 }
 # side → (its points field, its coupon field, who it is in a message)
 REWARD_FIELDS = {
@@ -56,6 +58,9 @@ SETTINGS_FIELDS = (
     "referral_min_order",
     "referrals_per_referrer_cap",
     "card_prefix",
+    "adjustment_alert_points",
+    "repeat_adjustments_alert",
+    "other_team_managers_approve",
 )
 
 

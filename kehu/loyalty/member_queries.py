@@ -141,7 +141,7 @@ def statement(membership: Membership) -> QuerySet[PointsEntry]:
     running = Window(Sum("points"), order_by=[F("created_at").asc(), F("pk").asc()])
     return (
         PointsEntry.objects.filter(membership=membership)
-        .select_related("order", "created_by")
+        .select_related("order", "created_by", "approved_by")
         .annotate(balance_after=running)
         .order_by("-created_at", "-pk")
     )
@@ -198,6 +198,7 @@ def statement_export_headers() -> list[str]:
         _("Order"),
         _("Expires on"),
         _("By"),
+        _("Approved by"),
     ]
 
 
@@ -213,4 +214,5 @@ def statement_export_rows(membership: Membership) -> Iterator[list[Any]]:
             entry.order.external_id if entry.order else "",
             entry.expires_on or "",
             str(entry.created_by) if entry.created_by else "",
+            str(entry.approved_by) if entry.approved_by else "",
         ]

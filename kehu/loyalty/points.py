@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
@@ -28,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.commerce.models import PURCHASE_STATUSES, Order
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.loyalty.earning_rules import NO_BOOST, Boost, boost_for_order, boosted_reason
 from kehu.loyalty.models import (
     LoyaltySettings,
@@ -108,6 +107,7 @@ class EntryFields:
     actor: User | None = None
     order: Order | None = None
     reverses: PointsEntry | None = None
+    approved_by: User | None = None
 
 
 def add_points(
@@ -161,6 +161,7 @@ def entry_values(fields: EntryFields, now: datetime.datetime) -> dict[str, objec
         "order": fields.order,
         "reverses": fields.reverses,
         "created_by": fields.actor,
+        "approved_by": fields.approved_by,
         "created_at": now,
     }
 
@@ -355,62 +356,12 @@ def reverse_earlier_refunds(
         reverse_earned_for_refund(membership, refund, earned, now)
 
 
-# --- staff adjustments ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Adjustment:
-    entry: PointsEntry
-    created: bool  # False: the idempotency key answered an earlier adjustment
+# --- retried requests ------------------------------------------------------------------------
 
 
 def scoped_key(actor: User, idempotency_key: str) -> str:
     """A caller's retry key, scoped to them: two shop systems may both send "1"."""
     return f"user:{actor.pk}:{idempotency_key}"
-
-
-def adjust_points(
-    actor: User,
-    customer_id: int,
-    points: int,
-    reason: str,
-    *,
-    idempotency_key: str,
-    now: datetime.datetime | None = None,
-) -> Adjustment:
-    """A staff correction, up or down, with a reason; the entry records who made it (the audit).
-    Taking more than the balance is refused. The same key again answers the first adjustment."""
-    from kehu.loyalty.members import visible_membership
-
-    if not actor.policy.can_adjust_points:
-        raise NotAllowed(_("Your role may not adjust points."), code="not_allowed")
-    membership = visible_membership(actor, customer_id)
-    reason = reason.strip()
-    check_adjustment(points, reason)
-    now = now or timezone.now()
-    key = scoped_key(actor, idempotency_key)
-    fields = EntryFields(PointsKind.ADJUST, PointsSource.STAFF, reason, key, actor)
-    with transaction.atomic():
-        locked = lock_membership(membership.pk)
-        existing = entry_with_key(key)
-        if existing is not None:
-            check_same_request(existing, locked, PointsKind.ADJUST, points)
-            return Adjustment(existing, created=False)
-        if points > 0:
-            entry = add_points(locked, points, fields, now)
-        else:
-            entry = take_points(locked, -points, fields, now)
-    return Adjustment(entry, created=True)
-
-
-def check_adjustment(points: int, reason: str) -> None:
-    problems = {}
-    if not reason:
-        problems["reason"] = _("Say why the points are adjusted.")
-    if points == 0:
-        problems["points"] = _("Enter a number of points other than zero.")
-    if problems:
-        raise ValidationError(problems)
 
 
 def check_same_request(

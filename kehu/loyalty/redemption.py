@@ -39,6 +39,7 @@ from kehu.loyalty.points import (
     scoped_key,
     take_points,
 )
+from kehu.loyalty.staff_limits import check_offset_without_order
 
 
 def require_counter_role(actor: User) -> None:
@@ -185,11 +186,15 @@ def redeem_cash_offset(
     now: datetime.datetime | None = None,
 ) -> RedemptionResult:
     """Pay `amount` yuan of a purchase with points (``points_per_yuan_offset`` points per ¥1),
-    optionally against a stored order of the member, never more than the order's total."""
+    against a stored order of the member, never more than the order's total (checked under the
+    member's lock, with the order's earlier offsets). Without an order the amount stays within
+    the role's limit (kehu/loyalty/staff_limits.py), above which the order must be named."""
     require_counter_role(actor)
     membership = visible_membership(actor, customer_id)
     store = counter_store(actor, store_code, order_store(order_id, membership))
     points = offset_points(amount, LoyaltySettings.current())
+    if order_id is None:
+        check_offset_without_order(actor, amount)
     now = now or timezone.now()
     key = scoped_key(actor, idempotency_key)
     with transaction.atomic():

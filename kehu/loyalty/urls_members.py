@@ -3,6 +3,7 @@ Included by kehu/loyalty/urls.py at /loyalty/."""
 
 from django.urls import URLPattern, URLResolver, path
 
+from kehu.loyalty import views_approvals
 from kehu.loyalty import views_members as members
 from kehu.loyalty import views_programme as programme
 
@@ -19,6 +20,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "counter/<int:customer_id>/<str:kind>/",
         members.counter_redeem,
         name="counter_redeem",
+    ),
+    path("approvals/", views_approvals.approvals, name="approvals"),
+    path(
+        "approvals/<int:approval_id>/<str:decision>/",
+        views_approvals.decide,
+        name="approval_decide",
     ),
     path("programme/", programme.programme, name="programme"),
     path("gifts/", programme.gifts, name="gifts"),

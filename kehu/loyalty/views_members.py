@@ -23,6 +23,8 @@ from kehu.commerce.queries import stores_of, works_at
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, mask_contacts
 from kehu.imports.views import export_response, require_export_rights
+from kehu.loyalty.adjustments import Adjustment, adjust_points
+from kehu.loyalty.approvals import visible_approvals
 from kehu.loyalty.forms_members import (
     AdjustForm,
     CashOffsetForm,
@@ -45,15 +47,17 @@ from kehu.loyalty.member_queries import (
 from kehu.loyalty.members import UnknownMember, membership_of, visible_membership
 from kehu.loyalty.membership_status import StatusChange, allowed_moves, change_membership_status
 from kehu.loyalty.models import (
+    ApprovalRequest,
+    ApprovalStatus,
     EnrolmentChannel,
     LoyaltySettings,
     Membership,
     MembershipStatus,
     Tier,
 )
-from kehu.loyalty.points import adjust_points
 from kehu.loyalty.redemption import redeem_cash_offset, redeem_gift
 from kehu.loyalty.referrals import with_referral
+from kehu.loyalty.staff_limits import limits_for
 from kehu.web.outcomes import call_service, redirect_back
 
 PAGE_SIZE = 25
@@ -155,6 +159,8 @@ def member_context(
         "tier_changes": membership.tier_changes.select_related("previous_tier", "tier")[:10],
         "redemptions": membership.redemptions.select_related("item", "order", "store")[:10],
         "adjust_form": (adjust_form or AdjustForm()) if can_adjust else None,
+        "adjust_limits": limits_for(user) if can_adjust else None,
+        "pending_approvals": pending_of(user, membership) if can_adjust else [],
         "pauses": membership.pauses.select_related("started_by", "ended_by")[:20],
         "status_moves": allowed_moves(membership.status) if can_change_status else (),
         "can_serve": user.policy.can_serve_members,
@@ -222,11 +228,26 @@ def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
             form=form,
         )
         if outcome.succeeded:
-            messages.success(request, _("The points were adjusted."))
+            messages.success(request, adjustment_message(outcome.value))
             return redirect("loyalty:member", customer_id=customer_id)
     membership.refresh_from_db()
     context = member_context(request, user, membership, adjust_form=form)
     return render(request, "loyalty/member.html", context, status=400)
+
+
+def pending_of(user: User, membership: Membership) -> list[ApprovalRequest]:
+    """The member's adjustments waiting for approval that the user may see."""
+    waiting = visible_approvals(user).filter(membership=membership, status=ApprovalStatus.PENDING)
+    return list(waiting.order_by("requested_at", "pk"))
+
+
+def adjustment_message(adjustment: Adjustment) -> str:
+    if adjustment.entry is None:
+        return _(
+            "Above your limit: the adjustment was sent for approval. The points move once a "
+            "second person approves it."
+        )
+    return _("The points were adjusted.")
 
 
 def require_status_rights(user: User) -> None:

@@ -12,14 +12,22 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kehu.accounts.models import User
+from kehu.accounts.roles import Role
 from kehu.core.errors import NotAllowed
-from kehu.loyalty.forms_members import GiftForm, TierFormSet, tier_initial
+from kehu.loyalty.forms_members import (
+    GiftForm,
+    StaffLimitFormSet,
+    TierFormSet,
+    staff_limit_initial,
+    tier_initial,
+)
 from kehu.loyalty.forms_referrals import ProgrammeRulesForm
 from kehu.loyalty.loyalty_settings import SETTINGS_FIELDS, save_tiers, update_loyalty_settings
 from kehu.loyalty.members import ensure_default_tiers
 from kehu.loyalty.models import LoyaltySettings, RedemptionItem
 from kehu.loyalty.points_report import programme_report, report_chart_data
 from kehu.loyalty.redemption import save_gift
+from kehu.loyalty.staff_limits import save_staff_limits
 from kehu.web.outcomes import call_service
 
 
@@ -56,12 +64,25 @@ def programme(request: HttpRequest) -> HttpResponse:
     if action == "tiers" and tier_forms.is_valid() and save_tier_forms(request, user, tier_forms):
         messages.success(request, _("The tiers were saved."))
         return redirect("loyalty:programme")
+    limit_forms = StaffLimitFormSet(
+        request.POST if action == "limits" else None,
+        initial=staff_limit_initial(),
+        prefix="limits",
+    )
+    if action == "limits" and limit_forms.is_valid():
+        limits = {form.cleaned_data["role"]: form.to_values() for form in limit_forms.forms}
+        if call_service(request, save_staff_limits, user, limits).succeeded:
+            messages.success(request, _("The staff limits were saved."))
+            return redirect("loyalty:programme")
     if not user.policy.can_manage_settings:
-        for field in settings_form.fields.values():
-            field.disabled = True
+        for form in (settings_form, *limit_forms.forms):
+            for field in form.fields.values():
+                field.disabled = True
     context = {
         "settings_form": settings_form,
         "tier_forms": tier_forms,
+        "limit_rows": [(Role(form["role"].value()).label, form) for form in limit_forms.forms],
+        "limit_forms": limit_forms,
         "can_edit_rules": user.policy.can_manage_settings,
         "section": "loyalty",
     }

@@ -1,6 +1,7 @@
 """The loyalty programme's records, one module per part: members and tiers, the points ledger,
 coupons, referrals and group deals."""
 
+from kehu.loyalty.models.approvals import ApprovalRequest, ApprovalStatus, StaffLimit
 from kehu.loyalty.models.coupons import (
     Coupon,
     CouponIssueBatch,
@@ -33,6 +34,8 @@ from kehu.loyalty.models.points import (
 from kehu.loyalty.models.referrals import Referral, ReferralStatus
 
 __all__ = [
+    "ApprovalRequest",
+    "ApprovalStatus",
     "Coupon",
     "CouponIssueBatch",
     "CouponKind",
@@ -56,6 +59,7 @@ __all__ = [
     "RedemptionItem",
     "Referral",
     "ReferralStatus",
+    "StaffLimit",
     "Tier",
     "TierBasis",
     "TierChange",

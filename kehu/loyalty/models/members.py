@@ -58,6 +58,26 @@ class LoyaltySettings(models.Model):
         help_text=_("Given with the new member's points, or instead of them when points are 0."),
     )
     card_prefix = models.CharField(_("card number prefix"), max_length=6, default="8")
+    adjustment_alert_points = models.PositiveIntegerField(
+        _("alert administrators at an adjustment of points"),
+        default=1000,
+        help_text=_(
+            "An adjustment of this many points or more (either way) alerts them; 0: never."
+        ),
+    )
+    repeat_adjustments_alert = models.PositiveIntegerField(
+        _("alert at adjustments of one member by one person in a day"),
+        default=3,
+        help_text=_("The adjustment that reaches this count alerts the administrators; 0: never."),
+    )
+    other_team_managers_approve = models.BooleanField(
+        _("store managers of another team may approve"),
+        default=False,
+        help_text=_(
+            "Adjustments above a limit are approved by an administrator, or also by a store "
+            "manager of another team than the requester's."
+        ),
+    )
 
     class Meta:
         verbose_name = _("loyalty settings")

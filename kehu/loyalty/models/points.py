@@ -71,6 +71,15 @@ class PointsEntry(models.Model):
         null=True,
         blank=True,
     )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The second person who approved an adjustment above the maker's limit."),
+    )
     created_at = models.DateTimeField(_("created at"), db_index=True)
 
     class Meta:

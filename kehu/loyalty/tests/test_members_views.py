@@ -196,6 +196,8 @@ def test_only_administrators_change_the_rules(manager, admin_user):
         "referral_min_order": "50",
         "referrals_per_referrer_cap": "20",
         "card_prefix": "8",
+        "adjustment_alert_points": "1000",
+        "repeat_adjustments_alert": "3",
     }
     client_for(manager).post(url, form)
     assert LoyaltySettings.current().points_per_yuan == 1

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from kehu.core.errors import RuleViolation
+from kehu.loyalty.adjustments import adjust_points
 from kehu.loyalty.models import Membership, PointsEntry, PointsKind, PointsSource, Tier
 from kehu.loyalty.points import (
-    adjust_points,
     award_points,
     check_balances,
     earn_for_order,

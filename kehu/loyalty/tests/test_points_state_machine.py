@@ -28,11 +28,13 @@ from hypothesis.stateful import (
 from kehu.accounts.roles import Role
 from kehu.commerce.models import Store
 from kehu.core.errors import RuleViolation
-from kehu.loyalty.models import Membership, PointsEntry, Tier
-from kehu.loyalty.points import adjust_points, earn_for_order, months_after
+from kehu.loyalty.adjustments import adjust_points
+from kehu.loyalty.models import Membership, PointsEntry, StaffLimit, Tier
+from kehu.loyalty.points import earn_for_order, months_after
 from kehu.loyalty.points_expiry import expire_points
 from kehu.loyalty.points_refunds import reverse_points_for_refund
 from kehu.loyalty.redemption import redeem_cash_offset
+from kehu.loyalty.staff_limits import limits_for
 from kehu.loyalty.tests.points_data import make_member, make_order, make_refund
 from tests.fixtures.people import make_user
 
@@ -97,6 +99,11 @@ class PointsLedgerMachine(RuleBasedStateMachine):
         self.staff = make_user("machine-manager", Role.MANAGER)
         self.staff.stores.add(Store.objects.create(code="M01", name="机器店"))  # the counter
         self.member = make_member(self.staff)
+        # the ledger is under test here, not the staff limits (test_points_approvals.py)
+        limits_for(self.staff)
+        StaffLimit.objects.filter(role=Role.MANAGER).update(
+            points_per_adjustment=None, points_per_day=None
+        )
         Tier.objects.update(points_multiplier=1)  # the tiers' own effect is tested elsewhere
         self.now = timezone.make_aware(START)
         self.model = LedgerModel()

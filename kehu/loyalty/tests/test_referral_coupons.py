@@ -295,6 +295,8 @@ def settings_form(**changes):
         "referral_min_order": "50",
         "referrals_per_referrer_cap": "20",
         "card_prefix": "8",
+        "adjustment_alert_points": "1000",
+        "repeat_adjustments_alert": "3",
     }
     form.update({name: str(value) for name, value in changes.items()})
     return form

@@ -1,0 +1,265 @@
+"""A second pair of eyes on points: adjustments above the maker's limits wait here until
+another person approves or rejects them, and administrators are alerted on large or unusual
+adjustments.
+
+Who decides: an administrator, or (when the programme's settings allow it) a store manager of
+another team than the requester's; never the requester. Who sees a request: those who may
+decide it, and its requester; anyone else is answered 404 as for any record they may not see.
+
+Approving writes the ledger entry in the same transaction as the decision, keyed by the request
+(``approval:<id>``), with the approver in ``PointsEntry.approved_by``: approving twice writes
+one entry. Taking more points than the member then has is refused and the request stays open.
+
+Alerts (in-app notifications to every active administrator but the person who acted):
+- an adjustment sent for approval;
+- an adjustment applied of ``adjustment_alert_points`` points or more, either way;
+- the ``repeat_adjustments_alert``-th adjustment of one member by one person on a business day.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.accounts.models import User
+from kehu.accounts.notifications import NewNotification, notify
+from kehu.accounts.roles import Role
+from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.loyalty.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    LoyaltySettings,
+    Membership,
+    PointsEntry,
+    PointsKind,
+    PointsSource,
+)
+from kehu.loyalty.points import EntryFields, add_points, lock_membership, take_points
+from kehu.loyalty.staff_limits import own_adjustments
+
+REASON_LENGTH = 300
+ALERT_KIND = "points_alert"
+APPROVAL_KIND = "points_approval"
+
+
+# --- who sees and decides ---------------------------------------------------------------------
+
+
+def require_approver_role(user: User) -> None:
+    """Approvals are for the roles that adjust points (they see their own requests too)."""
+    if not user.policy.can_adjust_points:
+        raise NotAllowed(_("Your role may not see points approvals."), code="not_allowed")
+
+
+def other_team_managers_approve() -> bool:
+    return LoyaltySettings.current().other_team_managers_approve
+
+
+def visible_approvals(user: User) -> QuerySet[ApprovalRequest]:
+    """The requests `user` may see: all for administrators; their own, and (when allowed) those
+    of other teams' staff for store managers."""
+    require_approver_role(user)
+    rows = ApprovalRequest.objects.select_related(
+        "membership__customer", "requested_by", "decided_by", "entry"
+    )
+    if user.is_administrator:
+        return rows
+    seen = Q(requested_by=user)
+    if user.role == Role.MANAGER and user.team_id is not None and other_team_managers_approve():
+        # ~Q over a nullable column keeps the requesters without a team
+        seen |= ~Q(requested_by__team_id=user.team_id)
+    return rows.filter(seen)
+
+
+def get_visible_approval(user: User, approval_id: int) -> ApprovalRequest:
+    approval = visible_approvals(user).filter(pk=approval_id).first()
+    if approval is None:
+        raise Http404("No approval request matches the given query.")
+    return approval
+
+
+def may_decide(user: User, approval: ApprovalRequest) -> bool:
+    """A second person: an administrator, or a manager of another team where allowed."""
+    if approval.requested_by_id == user.pk or not user.is_active:
+        return False
+    if user.is_administrator:
+        return True
+    return (
+        user.role == Role.MANAGER
+        and user.team_id is not None
+        and approval.requested_by.team_id != user.team_id
+        and other_team_managers_approve()
+    )
+
+
+def pending_for(user: User) -> QuerySet[ApprovalRequest]:
+    """The requests waiting for `user`'s decision, oldest first (not their own)."""
+    return (
+        visible_approvals(user)
+        .filter(status=ApprovalStatus.PENDING)
+        .exclude(requested_by=user)
+        .order_by("requested_at", "pk")
+    )
+
+
+# --- asking -----------------------------------------------------------------------------------
+
+
+def approval_with_key(idempotency_key: str) -> ApprovalRequest | None:
+    return ApprovalRequest.objects.filter(idempotency_key=idempotency_key).first()
+
+
+def request_approval(
+    actor: User,
+    membership: Membership,
+    points: int,
+    reason: str,
+    *,
+    idempotency_key: str,
+    why: str,
+    now: datetime.datetime,
+) -> ApprovalRequest:
+    """Keep an adjustment for a second person (call in the adjustment's transaction); nothing
+    moves in the ledger. The administrators are told at once."""
+    approval = ApprovalRequest.objects.create(
+        membership=membership,
+        points=points,
+        reason=reason[:REASON_LENGTH],
+        idempotency_key=idempotency_key,
+        requested_by=actor,
+        requested_at=now,
+    )
+    title = _("Approval needed: %(points)+d points for card %(card)s") % {
+        "points": points,
+        "card": membership.card_number,
+    }
+    body = _("Requested by %(person)s: %(reason)s (%(why)s)") % {
+        "person": actor,
+        "reason": approval.reason,
+        "why": why,
+    }
+    alert_administrators(actor, APPROVAL_KIND, title, body, reverse("loyalty:approvals"), now)
+    return approval
+
+
+# --- deciding ---------------------------------------------------------------------------------
+
+
+def decide_approval(
+    actor: User,
+    approval_id: int,
+    *,
+    approve: bool,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+) -> ApprovalRequest:
+    """Approve (the entry is written, recording `actor` as its approver) or reject a request.
+    Deciding the same way again answers the request unchanged; the other way is refused."""
+    approval = get_visible_approval(actor, approval_id)
+    if not may_decide(actor, approval):
+        raise cannot_decide(actor, approval)
+    reason = reason.strip()
+    if not approve and not reason:
+        raise ValidationError({"reason": _("Say why the request is rejected.")})
+    target = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = ApprovalRequest.objects.select_for_update().get(pk=approval.pk)
+        if locked.status != ApprovalStatus.PENDING:
+            if locked.status == target:
+                return get_visible_approval(actor, locked.pk)
+            raise already_decided(locked)
+        if approve:
+            locked.entry = write_approved_entry(locked, approval.requested_by, actor, now)
+        locked.status, locked.decided_by, locked.decided_at = target, actor, now
+        locked.decision_reason = reason[:REASON_LENGTH]
+        locked.save(
+            update_fields=["status", "decided_by", "decided_at", "decision_reason", "entry"]
+        )
+    return get_visible_approval(actor, approval.pk)
+
+
+def cannot_decide(actor: User, approval: ApprovalRequest) -> NotAllowed:
+    if approval.requested_by_id == actor.pk:
+        return NotAllowed(
+            _("You cannot approve or reject your own request: a second person must."),
+            code="own_request",
+        )
+    return NotAllowed(_("Only an administrator may decide this request."), code="not_allowed")
+
+
+def already_decided(approval: ApprovalRequest) -> RuleViolation:
+    return RuleViolation(
+        _("This request was already %(status)s.")
+        % {"status": approval.get_status_display().lower()},
+        code="approval_already_decided",
+    )
+
+
+def write_approved_entry(
+    approval: ApprovalRequest, requester: User, approver: User, now: datetime.datetime
+) -> PointsEntry:
+    membership = lock_membership(approval.membership_id)
+    fields = EntryFields(
+        PointsKind.ADJUST,
+        PointsSource.STAFF,
+        approval.reason,
+        f"approval:{approval.pk}",
+        requester,
+        approved_by=approver,
+    )
+    if approval.points > 0:
+        return add_points(membership, approval.points, fields, now)
+    return take_points(membership, -approval.points, fields, now)
+
+
+# --- alerts -----------------------------------------------------------------------------------
+
+
+def administrators() -> QuerySet[User]:
+    return User.objects.filter(is_active=True).filter(Q(role=Role.ADMIN) | Q(is_superuser=True))
+
+
+def alert_administrators(
+    actor: User, kind: str, title: str, body: str, link: str, now: datetime.datetime
+) -> int:
+    recipients = administrators().exclude(pk=actor.pk).values_list("pk", flat=True)
+    return notify(
+        (NewNotification(pk, kind, title, body, link) for pk in recipients.order_by("pk")), now
+    )
+
+
+def alert_after_adjustment(
+    actor: User, membership: Membership, entry: PointsEntry, now: datetime.datetime
+) -> None:
+    """Alert the administrators on a large adjustment, or on the one that makes a person's
+    adjustments of one member on one day unusually many."""
+    settings = LoyaltySettings.current()
+    link = reverse("loyalty:member", args=[membership.customer_id])
+    card = membership.card_number
+    if settings.adjustment_alert_points and abs(entry.points) >= settings.adjustment_alert_points:
+        title = _("Large points adjustment: %(points)+d points for card %(card)s") % {
+            "points": entry.points,
+            "card": card,
+        }
+        body = _("By %(person)s: %(reason)s") % {"person": actor, "reason": entry.reason}
+        alert_administrators(actor, ALERT_KIND, title, body, link, now)
+    repeats = settings.repeat_adjustments_alert
+    if repeats and own_adjustments(actor, now).filter(membership=membership).count() == repeats:
+        title = _("%(count)s adjustments of card %(card)s by one person today") % {
+            "count": repeats,
+            "card": card,
+        }
+        body = _("By %(person)s; the latest: %(points)+d points, %(reason)s") % {
+            "person": actor,
+            "points": entry.points,
+            "reason": entry.reason,
+        }
+        alert_administrators(actor, ALERT_KIND, title, body, link, now)
