@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import User
 from kehu.commerce.models import Store
+from kehu.core.forms import WithoutControlCharacters
 from kehu.customers.models import (
     AttributeType,
     CustomAttribute,
@@ -146,15 +147,15 @@ class NewCustomerForm(CustomerForm):
     )
 
 
-class TagsForm(forms.Form):
+class TagsForm(WithoutControlCharacters, forms.Form):
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate with commas."))
 
 
-class ReleaseForm(forms.Form):
+class ReleaseForm(WithoutControlCharacters, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
 
-class TransferForm(forms.Form):
+class TransferForm(WithoutControlCharacters, forms.Form):
     new_owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
@@ -163,5 +164,5 @@ class TransferForm(forms.Form):
         self.fields["new_owner"].queryset = staff  # type: ignore[attr-defined]
 
 
-class MergeForm(forms.Form):
+class MergeForm(WithoutControlCharacters, forms.Form):
     merged_id = forms.IntegerField(min_value=1)

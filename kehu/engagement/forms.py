@@ -6,12 +6,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kehu.core.forms import WithoutControlCharacters
 from kehu.engagement.models import Direction, InteractionChannel
 
 DEFAULT_DUE_DAYS = 3
 
 
-class InteractionForm(forms.Form):
+class InteractionForm(WithoutControlCharacters, forms.Form):
     channel = forms.ChoiceField(
         label=_("Channel"), choices=InteractionChannel.choices, initial=InteractionChannel.PHONE
     )
@@ -35,7 +36,7 @@ def default_due_on() -> date:
     return timezone.localdate() + timedelta(days=DEFAULT_DUE_DAYS)
 
 
-class FollowUpPlanForm(forms.Form):
+class FollowUpPlanForm(WithoutControlCharacters, forms.Form):
     """A call-back planned by hand on the customer page; `plan_follow_up` checks the values."""
 
     due_on = forms.DateField(
@@ -50,7 +51,7 @@ class FollowUpPlanForm(forms.Form):
     )
 
 
-class FollowUpDoneForm(forms.Form):
+class FollowUpDoneForm(WithoutControlCharacters, forms.Form):
     """Closing a call-back; a note is logged on the customer's timeline as the contact."""
 
     note = forms.CharField(

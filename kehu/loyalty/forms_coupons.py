@@ -92,7 +92,7 @@ class CouponTemplateForm(WithoutControlCharacters, forms.ModelForm):
         )
 
 
-class IssueForm(forms.Form):
+class IssueForm(WithoutControlCharacters, forms.Form):
     SEGMENT = "segment"
     LIST = "list"
 
@@ -148,7 +148,7 @@ def split_tokens(tokens: list[str]) -> tuple[list[int], list[str]]:
     return ids, mobiles
 
 
-class RedeemForm(forms.Form):
+class RedeemForm(WithoutControlCharacters, forms.Form):
     code = forms.CharField(label=_("Coupon code"), max_length=40)
     order = forms.CharField(
         label=_("Order"),
@@ -157,11 +157,11 @@ class RedeemForm(forms.Form):
     )
 
 
-class ConfirmRedeemForm(forms.Form):
+class ConfirmRedeemForm(WithoutControlCharacters, forms.Form):
     code = forms.CharField(max_length=40, widget=forms.HiddenInput)
     order_id = forms.IntegerField(widget=forms.HiddenInput)
     idempotency_key = forms.CharField(max_length=120, widget=forms.HiddenInput)
 
 
-class VoidForm(forms.Form):
+class VoidForm(WithoutControlCharacters, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)

@@ -26,7 +26,7 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-class TokenForm(forms.Form):
+class TokenForm(WithoutControlCharacters, forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -44,13 +44,13 @@ class AdjustForm(TokenForm):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(WithoutControlCharacters, forms.Form):
     """The reason for approving (optional) or rejecting (required) a points adjustment."""
 
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
 
 
-class MembershipStatusForm(forms.Form):
+class MembershipStatusForm(WithoutControlCharacters, forms.Form):
     """The reason for freezing, cancelling or reactivating a membership (kept in its history)."""
 
     reason = forms.CharField(

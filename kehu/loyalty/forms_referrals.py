@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kehu.commerce.models import Store
+from kehu.core.forms import WithoutControlCharacters
 from kehu.loyalty.forms_members import LoyaltySettingsForm
 from kehu.loyalty.groupbuy import GroupDealInput
 from kehu.loyalty.loyalty_settings import COUPON_FIELDS
@@ -39,7 +40,7 @@ def coupon_choices(current_id: int | None) -> QuerySet[CouponTemplate]:
     )
 
 
-class GroupDealForm(forms.Form):
+class GroupDealForm(WithoutControlCharacters, forms.Form):
     title = forms.CharField(label=_("Title"), max_length=120)
     leader_customer_id = forms.IntegerField(
         label=_("Group leader (customer ID)"),
@@ -91,7 +92,7 @@ class GroupDealForm(forms.Form):
         )
 
 
-class JoinGroupDealForm(forms.Form):
+class JoinGroupDealForm(WithoutControlCharacters, forms.Form):
     customer_id = forms.IntegerField(label=_("Customer ID"), min_value=1)
     order_id = forms.IntegerField(
         label=_("Order ID"),

@@ -144,7 +144,7 @@ class IdListField(forms.Field):
             raise forms.ValidationError(_("The selection could not be read.")) from None
 
 
-class ChurnFollowUpForm(forms.Form):
+class ChurnFollowUpForm(WithoutControlCharacters, forms.Form):
     """Call-backs for the churn list: the ticked rows, or every customer matching the filter."""
 
     SELECTED = "selected"
