@@ -37,6 +37,10 @@ class TabularError(Exception):
     """The file cannot be read as a table; the message says why, for the person who sent it."""
 
 
+class LimitExceeded(TabularError):
+    """The file breaks one of the import limits; the message says which and what to do."""
+
+
 @dataclass
 class Table:
     """An opened file: its format, encoding, delimiter and header; rows are read lazily."""
@@ -47,6 +51,8 @@ class Table:
     encoding: str = ""
     delimiter: str = ","
     samples: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    max_rows: int = 0
+    """Reading past this many rows below the header raises LimitExceeded (0: no limit)."""
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """Non-blank rows as {header: text}; cells beyond the header go under EXTRA_CELLS."""
@@ -63,8 +69,26 @@ class Table:
     def cell_rows(self) -> Iterator[tuple[int, list[str]]]:
         """Every row's cells as text (not yet stripped), blank rows included."""
         if self.file_format == XLSX:
-            return iterate_xlsx(self.path)
-        return iterate_csv(self.path, self.encoding, self.delimiter)
+            rows = iterate_xlsx(self.path)
+        else:
+            rows = iterate_csv(self.path, self.encoding, self.delimiter)
+        return limited_rows(rows, self.max_rows) if self.max_rows else rows
+
+
+def limited_rows(
+    rows: Iterator[tuple[int, list[str]]], max_rows: int
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows, counted as they stream by; the first one past the limit stops the reading."""
+    for line, cells in rows:
+        if line - 1 > max_rows:
+            raise LimitExceeded(
+                _(
+                    "The file has more than %(limit)d rows. "
+                    "Split it into files of at most %(limit)d rows."
+                )
+                % {"limit": max_rows}
+            )
+        yield line, cells
 
 
 def detect_format(file_name: str, head: bytes) -> str:
@@ -132,14 +156,35 @@ def unique_headers(cells: Iterable[Any]) -> list[str]:
     return headers
 
 
-def open_table(path: Path, file_name: str = "", sample_size: int = 5) -> Table:
-    """Open a CSV or XLSX file, read its header and first rows; raise TabularError if broken."""
+def open_table(
+    path: Path,
+    file_name: str = "",
+    sample_size: int = 5,
+    *,
+    max_columns: int = 0,
+    check_archive: Callable[[Path], None] | None = None,
+) -> Table:
+    """Open a CSV or XLSX file, read its header and first rows; raise TabularError if broken.
+
+    `check_archive` vets an XLSX archive before openpyxl opens it; a header wider than
+    `max_columns` (0: no limit) raises LimitExceeded before any row is read.
+    """
     with open(path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     if not head.strip():
         raise TabularError(_("The file is empty."))
     file_format = detect_format(file_name or path.name, head)
+    if file_format == XLSX and check_archive is not None:
+        check_archive(path)
     table = open_xlsx(path) if file_format == XLSX else open_csv(path, head)
+    if max_columns and len(table.headers) > max_columns:
+        raise LimitExceeded(
+            _(
+                "The file has %(count)d columns; at most %(limit)d can be imported. "
+                "Delete the columns you do not import and upload it again."
+            )
+            % {"count": len(table.headers), "limit": max_columns}
+        )
     for row in table.rows():
         table.samples.append(row)
         if len(table.samples) >= sample_size:
