@@ -54,6 +54,15 @@ def check_upload_size(size: int, limits: ImportLimits) -> None:
         )
 
 
+def check_copied_size(copied: int, limits: ImportLimits) -> None:
+    """While copying an upload of unknown size: stop as soon as it is too big."""
+    if copied > limits.max_upload_bytes:
+        raise LimitExceeded(
+            _("The file is larger than %(limit)d MB, the most that can be imported at once.")
+            % {"limit": limits.max_upload_bytes // MB}
+        )
+
+
 def check_xlsx_archive(path: Path, limits: ImportLimits) -> None:
     """Refuse a workbook that would unpack to too much, before openpyxl opens it."""
     try:

@@ -28,7 +28,12 @@ from kehu.commerce.importing import ORDER_FIELDS, OrderRowHandler
 from kehu.commerce.models import SalesChannel
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.importing import CUSTOMER_FIELDS, CustomerRowHandler
-from kehu.imports.limits import ImportLimits, check_upload_size, check_xlsx_archive
+from kehu.imports.limits import (
+    ImportLimits,
+    check_copied_size,
+    check_upload_size,
+    check_xlsx_archive,
+)
 from kehu.imports.models import ImportJob, ImportKind, ImportMode, ImportStatus
 from kehu.imports.rows import ImportField, Result, RowError, RowHandler, RowOutcome, SourceRow
 from kehu.imports.tabular import LimitExceeded, Table, TabularError, open_table
@@ -185,7 +190,7 @@ def copy_upload(uploaded_file: Any, target: Path, limits: ImportLimits | None = 
             for chunk in chunks:
                 copied += len(chunk)
                 if limits is not None:
-                    check_upload_size(copied, limits)
+                    check_copied_size(copied, limits)
                 output.write(chunk)
     finally:
         if source is not None:
