@@ -3,6 +3,7 @@ rows and columns. Each breach answers a clear message (page, service, command), 
 stored file and writes nothing."""
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from kehu.imports.models import ImportJob, ImportStatus
 from kehu.imports.services import preview_import, run_import, start_import
 from kehu.imports.tests.helpers import write_csv
 from kehu.imports.tests.workbooks import (
+    MAIN,
     PIECE,
     SHEET,
     distinct_shared_strings,
@@ -213,3 +215,52 @@ def test_the_command_reports_a_limit(admin_user, tmp_path, settings):
         "import and upload it again."
     )
     assert stored_files(settings) == []
+
+
+def one_wide_row(cells: int) -> Iterator[bytes]:
+    """A sheet whose second row holds `cells` cells (openpyxl builds a row whole)."""
+    yield (
+        f'<worksheet xmlns="{MAIN}"><sheetData><row r="1">'
+        '<c r="A1" t="inlineStr"><is><t>姓名</t></is></c></row><row r="2">'
+    ).encode()
+    piece = b"<c><v>1</v></c>" * 10_000
+    for _ in range(cells // 10_000):
+        yield piece
+    yield b"</row></sheetData></worksheet>"
+
+
+def test_a_csv_row_of_millions_of_empty_cells_is_refused(admin_user, tmp_path, settings):
+    path = write_csv(tmp_path, people(6), name="ragged.csv")
+    with open(path, "ab") as handle:
+        handle.write(b"," * (5 * PIECE) + b"\n")
+    job = start_import(admin_user, "customers", path, file_name=path.name)
+    with pytest.raises(RuleViolation) as refusal:
+        preview_import(admin_user, job.pk, job.mapping, "valid_rows")
+    assert refusal.value.message == (
+        "The row at line 8 is longer than 4 MB, more than any real row."
+    )
+    assert stored_files(settings) == []
+
+
+def test_an_xlsx_row_of_400_000_cells_is_refused(admin_user, tmp_path, settings):
+    settings.IMPORT_MAX_COMPRESSION_RATIO = 100_000  # let it past the ratio: the row is the test
+    base = small_workbook(tmp_path / "base.xlsx", HEADER, [["x", "13800000000"]])
+    path = with_part(base, tmp_path / "wide-row.xlsx", SHEET, one_wide_row(400_000))
+    refusal = refusal_of(admin_user, path)  # reading the first rows finds it
+    assert refusal.message == "The row at line 2 is longer than 4 MB, more than any real row."
+    assert stored_files(settings) == []
+
+
+def test_an_xlsx_header_of_400_000_cells_is_refused(admin_user, tmp_path, settings):
+    settings.IMPORT_MAX_COMPRESSION_RATIO = 100_000
+    base = small_workbook(tmp_path / "base.xlsx", HEADER, [["x", "13800000000"]])
+    sheet = (
+        piece.replace(
+            b'<row r="1"><c r="A1" t="inlineStr"><is><t>\xe5\xa7\x93\xe5\x90\x8d</t></is></c></row><row r="2">',
+            b'<row r="1">',
+        )
+        for piece in one_wide_row(400_000)
+    )
+    path = with_part(base, tmp_path / "wide-header.xlsx", SHEET, sheet)
+    refusal = refusal_of(admin_user, path)
+    assert refusal.message == "The row at line 1 is longer than 4 MB, more than any real row."
