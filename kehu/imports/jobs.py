@@ -135,6 +135,9 @@ def job_with_state(actor: User, job_id: int) -> ImportJob:
 
 
 def worker_is_gone(job: ImportJob) -> bool:
+    """The job's worker process no longer runs. Workers that share a host name must share the
+    process table too (one machine or one container), or the check would see their living
+    processes as gone: give each container its own host name."""
     host, _separator, pid = job.worker.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
         return not process_is_alive(int(pid))
