@@ -116,9 +116,21 @@ def run_job(job_id: int, actor_id: int) -> None:
 
 
 def fail_job(job_id: int, message: str) -> None:
+    job = ImportJob.objects.get(pk=job_id)
     ImportJob.objects.filter(pk=job_id).exclude(status=ImportStatus.IMPORTED).update(
-        status=ImportStatus.FAILED, phase="", message=message[:500], finished_at=timezone.now()
+        status=ImportStatus.FAILED,
+        phase="",
+        message=message[:500],
+        finished_at=timezone.now(),
+        **written_counts(job),
     )
+
+
+def written_counts(job: ImportJob) -> dict[str, int]:
+    """An import that wrote nothing shows no created or updated rows (not the dry run's)."""
+    if job.step == ImportStep.IMPORT and not job.committed_line:
+        return {"created_count": 0, "updated_count": 0, "unchanged_count": 0}
+    return {}
 
 
 def this_worker() -> str:
@@ -175,5 +187,5 @@ def fail_stale_job(job: ImportJob) -> None:
         )
     status = ImportStatus.FAILED if job.step == ImportStep.IMPORT else ImportStatus.UPLOADED
     ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
-        status=status, phase="", message=message, finished_at=timezone.now()
+        status=status, phase="", message=message, finished_at=timezone.now(), **written_counts(job)
     )

@@ -126,6 +126,7 @@ def test_a_job_whose_worker_process_is_gone_is_failed_on_its_page(client, sales,
     )
     previewed.refresh_from_db()
     assert previewed.status == ImportStatus.FAILED
+    assert (previewed.created_count, previewed.updated_count) == (0, 0)  # not the dry run's
 
 
 def test_a_dead_dry_run_goes_back_to_the_mapping(client, sales, uploaded):
