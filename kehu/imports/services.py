@@ -3,6 +3,8 @@
 Every pass streams the file in chunks through the row handler of the kind being imported
 (`kehu.customers.importing`, `kehu.commerce.importing`). `run_import` always validates the
 whole file first; in all-or-nothing mode it writes nothing unless every row is valid.
+The upload is held to the limits of `kehu.imports.limits`; the dry run and the import are run
+by the background task of `kehu.imports.jobs` (or by `kehu import` in its own process).
 """
 
 import contextlib
