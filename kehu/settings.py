@@ -164,6 +164,16 @@ TASKS = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Imports: limits checked before a file is read, so no upload can hold a worker for long or
+# blow its memory (docs/ARCHITECTURE.md, "Imports"). Sizes in MB (2**20 bytes).
+IMPORT_MAX_UPLOAD_MB = int(os.environ.get("KEHU_IMPORT_MAX_UPLOAD_MB", "50"))
+IMPORT_MAX_UNCOMPRESSED_MB = int(os.environ.get("KEHU_IMPORT_MAX_UNCOMPRESSED_MB", "500"))
+IMPORT_MAX_COMPRESSION_RATIO = int(os.environ.get("KEHU_IMPORT_MAX_COMPRESSION_RATIO", "100"))
+IMPORT_MAX_SHARED_STRINGS_MB = int(os.environ.get("KEHU_IMPORT_MAX_SHARED_STRINGS_MB", "32"))
+IMPORT_MAX_ROWS = int(os.environ.get("KEHU_IMPORT_MAX_ROWS", "1000000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("KEHU_IMPORT_MAX_COLUMNS", "200"))
+IMPORT_STALE_AFTER_SECONDS = int(os.environ.get("KEHU_IMPORT_STALE_AFTER_SECONDS", "3600"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

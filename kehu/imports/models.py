@@ -17,9 +17,18 @@ class ImportMode(models.TextChoices):
 
 class ImportStatus(models.TextChoices):
     UPLOADED = "uploaded", _("Uploaded")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
     PREVIEWED = "previewed", _("Previewed")
     IMPORTED = "imported", _("Imported")
     FAILED = "failed", _("Failed")
+
+
+class ImportStep(models.TextChoices):
+    """What a queued or running job is doing in the background."""
+
+    PREVIEW = "preview", _("Dry run")
+    IMPORT = "import", _("Import")
 
 
 class ImportJob(models.Model):
@@ -45,6 +54,16 @@ class ImportJob(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
     )
+    step = models.CharField(_("step"), max_length=10, choices=ImportStep.choices, blank=True)
+    phase = models.CharField(_("phase"), max_length=10, blank=True)
+    processed_rows = models.PositiveIntegerField(_("rows processed"), default=0)
+    committed_line = models.PositiveIntegerField(
+        _("last line written"),
+        default=0,
+        help_text=_("Importing valid rows, every line up to this one is written."),
+    )
+    worker = models.CharField(_("worker"), max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     created_count = models.PositiveIntegerField(_("created"), default=0)
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
@@ -68,3 +87,14 @@ class ImportJob(models.Model):
     @property
     def has_errors(self) -> bool:
         return self.failed_count > 0
+
+    @property
+    def is_working(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+    @property
+    def percent(self) -> int | None:
+        """How far the running pass is, when the number of rows is known (from the dry run)."""
+        if self.step != ImportStep.IMPORT or not self.total_rows:
+            return None
+        return min(100, self.processed_rows * 100 // self.total_rows)

@@ -3,20 +3,18 @@
 Every pass streams the file in chunks through the row handler of the kind being imported
 (`kehu.customers.importing`, `kehu.commerce.importing`). `run_import` always validates the
 whole file first; in all-or-nothing mode it writes nothing unless every row is valid.
+The upload is held to the limits of `kehu.imports.limits`; the dry run and the import are run
+by the background task of `kehu.imports.jobs` (or by `kehu import` in its own process).
 """
 
 import contextlib
-import csv
 import gc
-import shutil
 import uuid
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -29,9 +27,25 @@ from kehu.commerce.importing import ORDER_FIELDS, OrderRowHandler
 from kehu.commerce.models import SalesChannel
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.importing import CUSTOMER_FIELDS, CustomerRowHandler
+from kehu.imports.limits import (
+    ImportLimits,
+    check_copied_size,
+    check_upload_size,
+    check_xlsx_archive,
+)
 from kehu.imports.models import ImportJob, ImportKind, ImportMode, ImportStatus
+from kehu.imports.reports import (
+    PassReport,
+    Progress,
+    checking_progress,
+    counts_of,
+    imports_folder,
+    resumed_report,
+    store_report,
+    writing_progress,
+)
 from kehu.imports.rows import ImportField, Result, RowError, RowHandler, RowOutcome, SourceRow
-from kehu.imports.tabular import Table, TabularError, open_table
+from kehu.imports.tabular import LimitExceeded, Table, TabularError, open_table
 
 FIELDS: dict[str, tuple[ImportField, ...]] = {
     ImportKind.CUSTOMERS: CUSTOMER_FIELDS,
@@ -41,7 +55,6 @@ HANDLERS: dict[str, Any] = {
     ImportKind.CUSTOMERS: CustomerRowHandler,
     ImportKind.ORDERS: OrderRowHandler,
 }
-ERROR_SAMPLE_SIZE = 100
 SAMPLE_ROWS = 5
 COPY_CHUNK = 1024 * 1024
 
@@ -55,51 +68,8 @@ class ImportPreview:
     sample_rows: list[dict[str, Any]]
 
 
-@dataclass
-class PassReport:
-    """What one pass over the file found: counts per result, the first errors, all in a file."""
-
-    report_path: Path
-    counts: Counter = field(default_factory=Counter)
-    errors: list[RowError] = field(default_factory=list)
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    _writer: Any = None
-    _handle: IO[str] | None = None
-
-    def record(self, outcomes: list[RowOutcome]) -> None:
-        self.counts.update(outcome.result for outcome in outcomes)
-        for outcome in outcomes:
-            for error in outcome.errors:
-                if len(self.errors) < ERROR_SAMPLE_SIZE:
-                    self.errors.append(error)
-                self.write_error(error)
-
-    def write_error(self, error: RowError) -> None:
-        if self._writer is None:
-            self._handle = open(self.report_path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
-            self._writer = csv.writer(self._handle)
-            self._writer.writerow([_("Line"), _("Column"), _("Value"), _("Reason")])
-        self._writer.writerow([error.line, error.column, error.value, error.reason])
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-        elif self.report_path.exists():
-            self.report_path.unlink()
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
 class Rollback(Exception):
     """Raised inside the write transaction of an all-or-nothing import that found a bad row."""
-
-
-def imports_folder() -> Path:
-    folder = Path(settings.MEDIA_ROOT) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def import_fields(kind: str) -> tuple[ImportField, ...]:
@@ -119,12 +89,20 @@ def start_import(
     original_name = Path(original_name).name[:255]
     suffix = ".xlsx" if original_name.lower().endswith((".xlsx", ".xlsm")) else ".csv"
     stored = imports_folder() / f"{uuid.uuid4().hex}{suffix}"
-    copy_upload(uploaded_file, stored)
+    limits = ImportLimits.from_settings()
     try:
-        table = open_table(stored, original_name, sample_size=SAMPLE_ROWS)
+        check_upload_size(upload_size(uploaded_file), limits)
+        copy_upload(uploaded_file, stored, limits)
+        table = open_table(
+            stored,
+            original_name,
+            sample_size=SAMPLE_ROWS,
+            max_columns=limits.max_columns,
+            check_archive=lambda path: check_xlsx_archive(path, limits),
+        )
     except TabularError as error:
         stored.unlink(missing_ok=True)
-        raise RuleViolation(str(error), code="unreadable_file", details={"field": "file"}) from None
+        raise file_refused(error) from None
     return ImportJob.objects.create(
         created_by=actor,
         kind=kind,
@@ -139,17 +117,39 @@ def start_import(
     )
 
 
-def copy_upload(uploaded_file: Any, target: Path) -> None:
-    """Copy an uploaded file (Django UploadedFile, open file or path) without reading it whole."""
+def file_refused(error: TabularError) -> RuleViolation:
+    code = "limit_exceeded" if isinstance(error, LimitExceeded) else "unreadable_file"
+    return RuleViolation(str(error), code=code, details={"field": "file"})
+
+
+def upload_size(uploaded_file: Any) -> int:
+    """The size an upload declares (0 when unknown: `copy_upload` counts the bytes anyway)."""
     if isinstance(uploaded_file, (str, Path)):
-        shutil.copyfile(uploaded_file, target)
-        return
-    with open(target, "wb") as output:
-        if hasattr(uploaded_file, "chunks"):
-            for chunk in uploaded_file.chunks(COPY_CHUNK):
+        return Path(uploaded_file).stat().st_size
+    return int(getattr(uploaded_file, "size", 0) or 0)
+
+
+def copy_upload(uploaded_file: Any, target: Path, limits: ImportLimits | None = None) -> None:
+    """Copy an uploaded file (Django UploadedFile, open file or path) without reading it whole;
+    past the upload limit the copy stops with LimitExceeded."""
+    if isinstance(uploaded_file, (str, Path)):
+        source: Any = open(uploaded_file, "rb")  # noqa: SIM115 - closed below
+        chunks: Iterable[bytes] = iter(lambda: source.read(COPY_CHUNK), b"")
+    elif hasattr(uploaded_file, "chunks"):
+        source, chunks = None, uploaded_file.chunks(COPY_CHUNK)
+    else:
+        source, chunks = None, iter(lambda: uploaded_file.read(COPY_CHUNK), b"")
+    copied = 0
+    try:
+        with open(target, "wb") as output:
+            for chunk in chunks:
+                copied += len(chunk)
+                if limits is not None:
+                    check_copied_size(copied, limits)
                 output.write(chunk)
-        else:
-            shutil.copyfileobj(uploaded_file, output, COPY_CHUNK)
+    finally:
+        if source is not None:
+            source.close()
 
 
 def suggest_mapping(fields: Iterable[ImportField], headers: list[str]) -> dict[str, str]:
@@ -228,8 +228,10 @@ def preview_import(
     job.mapping = clean_mapping(job, mapping, options)
     job.options = options
     job.mode = clean_mode(mode, job.mode)
-    report, _handler = run_pass(actor, job, write=False)
+    report, _handler = run_pass(actor, job, write=False, progress=checking_progress(job))
     job.status = ImportStatus.PREVIEWED
+    job.message = ""
+    job.phase = ""
     store_report(job, report)
     job.save()
     return ImportPreview(
@@ -254,31 +256,53 @@ def editable_job(actor: User, job_id: int) -> ImportJob:
 
 
 def run_import(actor: User, job_id: int, mode: str | None = None) -> ImportJob:
-    """Validate the whole file, then write: every valid row, or nothing if any row is bad."""
+    """Validate the whole file, then write: every valid row, or nothing if any row is bad.
+
+    All or nothing writes in one transaction: a worker that dies half way leaves nothing. Valid
+    rows are written a chunk per transaction with the job's last written line, so a run that
+    died goes on after that line when run again, and its report says what was written.
+    """
     job = editable_job(actor, job_id)
     job.mode = clean_mode(mode, job.mode)
     job.mapping = clean_mapping(job, job.mapping, job.options)
-    validation, validator = run_pass(actor, job, write=False)
+    resumed = resumed_report(job) if job.mode == ImportMode.VALID_ROWS else None
+    validation, validator = run_pass(
+        actor,
+        job,
+        write=False,
+        progress=checking_progress(job),
+        report=PassReport(imports_folder() / f"job-{job.pk}-check.csv"),
+    )
     if validation.counts[Result.FAILED] and job.mode == ImportMode.ALL_OR_NOTHING:
         return finish_failed(job, validation)
+    ImportJob.objects.filter(pk=job.pk).update(
+        phase="writing", processed_rows=resumed.total if resumed else 0, heartbeat_at=timezone.now()
+    )
     try:
-        context = transaction.atomic() if job.mode == ImportMode.ALL_OR_NOTHING else nullcontext()
-        with context:
-            result, _handler = run_pass(actor, job, write=True, previous=validator)
-            if result.counts[Result.FAILED] and job.mode == ImportMode.ALL_OR_NOTHING:
-                raise Rollback
+        if job.mode == ImportMode.ALL_OR_NOTHING:
+            with transaction.atomic():
+                result, _handler = run_pass(actor, job, write=True, previous=validator)
+                if result.counts[Result.FAILED]:
+                    raise Rollback
+        else:
+            result, _handler = run_pass(
+                actor,
+                job,
+                write=True,
+                previous=validator,
+                progress=writing_progress(job),
+                report=resumed,
+            )
     except Rollback:
         return finish_failed(job, result)
+    Path(validation.report_path).unlink(missing_ok=True)
     job.status = ImportStatus.IMPORTED
-    job.message = ""
+    job.message = job.phase = ""
+    job.committed_line = 0
     store_report(job, result)
     job.finished_at = timezone.now()
     job.save()
     return job
-
-
-def nullcontext() -> contextlib.AbstractContextManager[None]:
-    return contextlib.nullcontext()
 
 
 def finish_failed(job: ImportJob, report: PassReport) -> ImportJob:
@@ -286,27 +310,13 @@ def finish_failed(job: ImportJob, report: PassReport) -> ImportJob:
     store_report(job, report)
     job.created_count = job.updated_count = job.unchanged_count = 0
     job.status = ImportStatus.FAILED
+    job.phase = ""
     job.message = _("Nothing was imported: %(count)d rows have errors.") % {
         "count": report.counts[Result.FAILED]
     }
     job.finished_at = timezone.now()
     job.save()
     return job
-
-
-def store_report(job: ImportJob, report: PassReport) -> None:
-    job.total_rows = report.total
-    job.created_count = report.counts[Result.CREATED]
-    job.updated_count = report.counts[Result.UPDATED]
-    job.unchanged_count = report.counts[Result.UNCHANGED]
-    job.failed_count = report.counts[Result.FAILED]
-    job.error_sample = [error.as_dict() for error in report.errors]
-    job.sample_rows = report.samples
-    job.error_report_path = str(report.report_path) if report.counts[Result.FAILED] else ""
-
-
-def counts_of(report: PassReport) -> dict[str, int]:
-    return {result.value: report.counts[result] for result in Result}
 
 
 def table_of(job: ImportJob) -> Table:
@@ -316,6 +326,7 @@ def table_of(job: ImportJob) -> Table:
         list(job.headers),
         encoding=job.encoding,
         delimiter=job.delimiter or ",",
+        max_rows=ImportLimits.from_settings().max_rows,
     )
 
 
@@ -325,29 +336,80 @@ def make_handler(actor: User, job: ImportJob, write: bool, previous: Any) -> Row
 
 
 def run_pass(
-    actor: User, job: ImportJob, *, write: bool, previous: Any = None
+    actor: User,
+    job: ImportJob,
+    *,
+    write: bool,
+    previous: Any = None,
+    progress: Progress | None = None,
+    report: PassReport | None = None,
 ) -> tuple[PassReport, RowHandler]:
-    """Stream the file through the handler in chunks; a broken file fails the job, not a 500."""
-    report = PassReport(imports_folder() / f"job-{job.pk}-errors.csv")
+    """Stream the file through the handler in chunks; a broken file fails the job, not a 500.
+
+    Writing valid rows, each chunk is one transaction together with `progress`, so the job
+    always knows the last line really written. A `report` resumed from such a line skips the
+    rows up to it.
+    """
+    report = report or PassReport(imports_folder() / f"job-{job.pk}-errors.csv")
     handler = make_handler(actor, job, write, previous)
+    per_chunk = per_chunk_transaction(write and job.mode == ImportMode.VALID_ROWS)
     try:
         with garbage_collected_per_chunk():
             for chunk in chunks_of(job, report, handler.chunk_size):
-                report.record(handler.handle(chunk))
+                with per_chunk():
+                    report.record(handler.handle(chunk))
+                    if progress is not None:
+                        progress(report, done_through(chunk, handler))
                 gc.collect(0)
-            report.record(handler.finish())
+            with per_chunk():
+                report.record(handler.finish())
+                if progress is not None:
+                    progress(report, report.last_line)
+    except LimitExceeded as error:
+        report.close()
+        discard_upload(job, str(error))
+        raise file_refused(error) from None
     except TabularError as error:
         report.close()
-        raise RuleViolation(str(error), code="unreadable_file", details={"field": "file"}) from None
+        raise file_refused(error) from None
     report.close()
     return report, handler
 
 
+def per_chunk_transaction(enabled: bool) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    return transaction.atomic if enabled else contextlib.nullcontext
+
+
+def done_through(chunk: list[SourceRow], handler: RowHandler) -> int:
+    """The line up to which every row has been handled: the order handler holds back the
+    rows of the chunk's last order (it may go on in the next chunk)."""
+    held = getattr(handler, "carry", None) or ()
+    if held:
+        return min(row.line for row in held) - 1
+    return chunk[-1].line
+
+
+def discard_upload(job: ImportJob, message: str) -> None:
+    """A file past a limit is never read again: delete it and fail the job with the reason."""
+    Path(job.stored_path).unlink(missing_ok=True)
+    job.status = ImportStatus.FAILED
+    job.message = message[:500]
+    job.finished_at = timezone.now()
+    job.stored_path = ""
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=job.status, message=job.message, finished_at=job.finished_at, stored_path=""
+    )
+
+
 def chunks_of(job: ImportJob, report: PassReport, size: int) -> Iterator[list[SourceRow]]:
-    """The file's rows mapped to field names, in lists of `size`; ragged rows are reported."""
+    """The file's rows mapped to field names, in lists of `size`; ragged rows are reported.
+    Rows up to `report.resumed_after` were written by an earlier, interrupted run."""
     columns = {name: header for name, header in job.mapping.items() if header}
     chunk: list[SourceRow] = []
     for line, values, extra in table_of(job).records(columns):
+        report.last_line = line
+        if line <= report.resumed_after:
+            continue
         row = SourceRow(line, values, columns)
         if len(report.samples) < SAMPLE_ROWS:
             report.samples.append({"line": line, **values})

@@ -29,12 +29,20 @@ DELIMITERS = (",", ";", "\t")
 EXTRA_CELLS = "__extra_cells__"
 """Key of a row dict holding cells beyond the header (a ragged row); the importer reports it."""
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+MAX_ROW_BYTES = 4 * 1024 * 1024
+"""The most text (CSV) or XML (XLSX) one row may take: a row is built whole before it is seen,
+so this bounds the memory of any row, such as a line of millions of empty cells. Real rows of
+a few hundred columns are a few kilobytes."""
 WHITESPACE = re.compile(r"\s+")
 NOT_WORD = re.compile(r"[\s_\-·.:：()（）/\\#№*]+")
 
 
 class TabularError(Exception):
     """The file cannot be read as a table; the message says why, for the person who sent it."""
+
+
+class LimitExceeded(TabularError):
+    """The file breaks one of the import limits; the message says which and what to do."""
 
 
 @dataclass
@@ -47,6 +55,8 @@ class Table:
     encoding: str = ""
     delimiter: str = ","
     samples: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    max_rows: int = 0
+    """Reading past this many rows below the header raises LimitExceeded (0: no limit)."""
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """Non-blank rows as {header: text}; cells beyond the header go under EXTRA_CELLS."""
@@ -63,8 +73,26 @@ class Table:
     def cell_rows(self) -> Iterator[tuple[int, list[str]]]:
         """Every row's cells as text (not yet stripped), blank rows included."""
         if self.file_format == XLSX:
-            return iterate_xlsx(self.path)
-        return iterate_csv(self.path, self.encoding, self.delimiter)
+            rows = iterate_xlsx(self.path)
+        else:
+            rows = iterate_csv(self.path, self.encoding, self.delimiter)
+        return limited_rows(rows, self.max_rows) if self.max_rows else rows
+
+
+def limited_rows(
+    rows: Iterator[tuple[int, list[str]]], max_rows: int
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows, counted as they stream by; the first one past the limit stops the reading."""
+    for line, cells in rows:
+        if line - 1 > max_rows:
+            raise LimitExceeded(
+                _(
+                    "The file has more than %(limit)d rows. "
+                    "Split it into files of at most %(limit)d rows."
+                )
+                % {"limit": max_rows}
+            )
+        yield line, cells
 
 
 def detect_format(file_name: str, head: bytes) -> str:
@@ -132,14 +160,35 @@ def unique_headers(cells: Iterable[Any]) -> list[str]:
     return headers
 
 
-def open_table(path: Path, file_name: str = "", sample_size: int = 5) -> Table:
-    """Open a CSV or XLSX file, read its header and first rows; raise TabularError if broken."""
+def open_table(
+    path: Path,
+    file_name: str = "",
+    sample_size: int = 5,
+    *,
+    max_columns: int = 0,
+    check_archive: Callable[[Path], None] | None = None,
+) -> Table:
+    """Open a CSV or XLSX file, read its header and first rows; raise TabularError if broken.
+
+    `check_archive` vets an XLSX archive before openpyxl opens it; a header wider than
+    `max_columns` (0: no limit) raises LimitExceeded before any row is read.
+    """
     with open(path, "rb") as handle:
         head = handle.read(SAMPLE_BYTES)
     if not head.strip():
         raise TabularError(_("The file is empty."))
     file_format = detect_format(file_name or path.name, head)
+    if file_format == XLSX and check_archive is not None:
+        check_archive(path)
     table = open_xlsx(path) if file_format == XLSX else open_csv(path, head)
+    if max_columns and len(table.headers) > max_columns:
+        raise LimitExceeded(
+            _(
+                "The file has %(count)d columns; at most %(limit)d can be imported. "
+                "Delete the columns you do not import and upload it again."
+            )
+            % {"count": len(table.headers), "limit": max_columns}
+        )
     for row in table.rows():
         table.samples.append(row)
         if len(table.samples) >= sample_size:
@@ -167,13 +216,14 @@ def open_csv(path: Path, head: bytes) -> Table:
 
 
 def iterate_csv(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    position = {"line": 0}
+    position = {"line": 0, "row_bytes": 0}
     with open(path, "rb") as handle:
         reader = csv.reader(decoded_lines(handle, encoding, position), delimiter=delimiter)
         try:
             next(reader, None)
             line = reader.line_num + 1
             for cells in reader:
+                position["row_bytes"] = 0
                 yield line, cells
                 line = reader.line_num + 1
         except csv.Error as error:
@@ -190,6 +240,9 @@ def decoded_lines(handle: IO[bytes], encoding: str, position: dict[str, int]) ->
     """
     for raw in handle:
         position["line"] += 1
+        position["row_bytes"] += len(raw)
+        if position["row_bytes"] > MAX_ROW_BYTES:
+            raise row_too_long(position["line"])
         try:
             yield raw.decode(encoding if position["line"] == 1 else encoding.replace("-sig", ""))
         except UnicodeDecodeError:
@@ -197,6 +250,13 @@ def decoded_lines(handle: IO[bytes], encoding: str, position: dict[str, int]) ->
                 _("Line %(line)d is not readable text in the file's encoding (%(encoding)s).")
                 % {"line": position["line"], "encoding": encoding}
             ) from None
+
+
+def row_too_long(line: int) -> LimitExceeded:
+    return LimitExceeded(
+        _("The row at line %(line)d is longer than %(size)d MB, more than any real row.")
+        % {"line": line, "size": MAX_ROW_BYTES // (1024 * 1024)}
+    )
 
 
 def row_from_cells(headers: list[str], cells: list[str]) -> dict[str, str] | None:
@@ -256,8 +316,12 @@ def cell_text(value: Any) -> str:
 def open_xlsx(path: Path) -> Table:
     workbook = load_workbook(path)
     try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True, max_row=1)
+        sheet = workbook.worksheets[0]
+        bound_rows_of(sheet)
+        rows = sheet.iter_rows(values_only=True, max_row=1)
         first = next(iter(rows), None)
+    except LimitExceeded:
+        raise row_too_long(1) from None
     except Exception as error:  # openpyxl raises many types on damaged parts
         raise TabularError(broken_workbook_message(error)) from None
     finally:
@@ -300,6 +364,7 @@ def iterate_xlsx(path: Path) -> Iterator[tuple[int, list[str]]]:
     workbook = load_workbook(path)
     try:
         sheet = workbook.worksheets[0]
+        source = bound_rows_of(sheet)
         rows = sheet.iter_rows(values_only=True, min_row=2)
         line = 1
         while True:
@@ -307,12 +372,57 @@ def iterate_xlsx(path: Path) -> Iterator[tuple[int, list[str]]]:
                 cells = next(rows)
             except StopIteration:
                 break
+            except LimitExceeded:
+                raise row_too_long(line + 1) from None
             except Exception as error:  # a truncated archive fails part-way through
                 raise TabularError(broken_workbook_message(error)) from None
             line += 1
+            source.row_done()
             yield line, [cell_text(cell) for cell in cells]
     finally:
         workbook.close()
+
+
+class RowBoundedSource:
+    """The sheet's XML as openpyxl reads it, refusing more than MAX_ROW_BYTES between two rows.
+
+    openpyxl builds a whole row (every cell's XML element) before it yields it, so a row of
+    millions of cells, or megabytes of other XML, would grow without end; counting the bytes
+    read since the last row stops it within one read (openpyxl reads 16 KB at a time).
+    """
+
+    def __init__(self) -> None:
+        self.since_row = 0
+
+    def row_done(self) -> None:
+        self.since_row = 0
+
+    def wrap(self, stream: IO[bytes]) -> Any:
+        bound = self
+
+        class Bounded(io.RawIOBase):
+            def read(self, size: int = -1) -> bytes:
+                data = stream.read(size)
+                bound.since_row += len(data)
+                if bound.since_row > MAX_ROW_BYTES:
+                    raise LimitExceeded("row too long")
+                return data
+
+            def close(self) -> None:
+                stream.close()
+                super().close()
+
+        return Bounded()
+
+
+def bound_rows_of(sheet: Any) -> RowBoundedSource:
+    """Make a read-only sheet read its XML through a RowBoundedSource (openpyxl opens the
+    source anew for each iteration through `_get_source`, a stable part of its read-only
+    worksheet since 2.4)."""
+    source = RowBoundedSource()
+    open_source = sheet._get_source
+    sheet._get_source = lambda: source.wrap(open_source())
+    return source
 
 
 def safe_text(value: Any) -> Any:

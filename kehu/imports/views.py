@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -16,13 +17,11 @@ from kehu.commerce.models import SalesChannel
 from kehu.core.errors import DomainError, NotAllowed
 from kehu.customers.exporting import customer_export_headers, customer_export_rows
 from kehu.customers.queries import CustomerFilters, numbers_out_of_range
+from kehu.imports.jobs import job_with_state, request_import, request_preview
 from kehu.imports.models import ImportKind, ImportMode, ImportStatus
 from kehu.imports.services import (
     error_report_file,
-    get_import_job,
     import_fields,
-    preview_import,
-    run_import,
     start_import,
 )
 from kehu.imports.tabular import stream_csv, write_xlsx
@@ -61,19 +60,20 @@ def start(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def mapping(request: HttpRequest, job_id: int) -> HttpResponse:
     require_import_rights(request)
-    job = get_import_job(request.user, job_id)  # type: ignore[arg-type]
-    if job.status == ImportStatus.IMPORTED:
+    job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
+    if job.status == ImportStatus.IMPORTED or job.is_working:
         return redirect("imports:result", job_id=job.pk)
     errors: dict[str, list[str]] = {}
-    general: list[str] = []
+    general: list[str] = [job.message] if job.message else []
     chosen = dict(job.mapping)
     default_channel = job.options.get("default_channel", "")
     if request.method == "POST":
         fields = import_fields(job.kind)
         chosen = {field.name: request.POST.get(f"map_{field.name}", "") for field in fields}
         default_channel = request.POST.get("default_channel", "")
+        general = []
         try:
-            preview_import(
+            request_preview(
                 request.user,  # type: ignore[arg-type]
                 job.pk,
                 chosen,
@@ -85,7 +85,7 @@ def mapping(request: HttpRequest, job_id: int) -> HttpResponse:
         except DomainError as error:
             general.append(error.message)
         else:
-            return redirect("imports:preview", job_id=job.pk)
+            return redirect("imports:result", job_id=job.pk)
     rows = [
         {
             "field": field,
@@ -116,15 +116,15 @@ def sample_table(headers: list[str], samples: list[dict[str, Any]]) -> list[list
 @require_http_methods(["GET", "POST"])
 def preview(request: HttpRequest, job_id: int) -> HttpResponse:
     require_import_rights(request)
-    job = get_import_job(request.user, job_id)  # type: ignore[arg-type]
+    job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
     if job.status == ImportStatus.UPLOADED:
         return redirect("imports:mapping", job_id=job.pk)
-    if job.status == ImportStatus.IMPORTED:
+    if job.status == ImportStatus.IMPORTED or job.is_working:
         return redirect("imports:result", job_id=job.pk)
     errors: list[str] = []
     if request.method == "POST":
         try:
-            run_import(request.user, job.pk, request.POST.get("mode") or None)  # type: ignore[arg-type]
+            request_import(request.user, job.pk, request.POST.get("mode") or None)  # type: ignore[arg-type]
         except ValidationError as error:
             errors = error.messages
         except DomainError as error:
@@ -147,9 +147,25 @@ def preview(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 def result(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The job's page: its progress while it works, then where the finished step leads."""
     require_import_rights(request)
-    job = get_import_job(request.user, job_id)  # type: ignore[arg-type]
+    job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
+    if job.status == ImportStatus.PREVIEWED:
+        return redirect("imports:preview", job_id=job.pk)
+    if job.status == ImportStatus.UPLOADED:
+        return redirect("imports:mapping", job_id=job.pk)
     return render(request, "imports/result.html", {"job": job})
+
+
+def progress(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The progress bar, polled by htmx; when the job is done, the browser goes to its page."""
+    require_import_rights(request)
+    job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
+    if job.is_working:
+        return render(request, "imports/partials/progress.html", {"job": job})
+    response = HttpResponse(status=204)
+    response["HX-Redirect"] = reverse("imports:result", args=[job.pk])
+    return response
 
 
 def error_report(request: HttpRequest, job_id: int) -> FileResponse:

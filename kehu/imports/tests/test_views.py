@@ -65,19 +65,23 @@ def test_mapping_without_a_required_field_stays_on_the_page(client, sales):
     assert job.status == ImportStatus.UPLOADED
 
 
-def test_wizard_preview_then_import_valid_rows(client, sales):
+def test_wizard_preview_then_import_valid_rows(client, sales, django_capture_on_commit_callbacks):
     client.force_login(sales)
     upload(client)
     job = ImportJob.objects.get()
     mapping = {"map_name": "姓名", "map_mobile": "手机号", "map_city": "城市"}
-    response = client.post(reverse("imports:mapping", args=[job.pk]), mapping)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("imports:mapping", args=[job.pk]), mapping)
+    assert response.url == reverse("imports:result", args=[job.pk])
+    response = client.get(response.url)
     assert response.url == reverse("imports:preview", args=[job.pk])
     preview = client.get(response.url)
     assert '<td data-count="created">1</td>' in preview.text
     assert '<td data-count="failed">1</td>' in preview.text
     assert "<td>3</td><td>手机号</td><td>12345</td>" in preview.text
     assert Customer.objects.count() == 0
-    response = client.post(reverse("imports:preview", args=[job.pk]), {"mode": "valid_rows"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("imports:preview", args=[job.pk]), {"mode": "valid_rows"})
     assert response.url == reverse("imports:result", args=[job.pk])
     result = client.get(response.url)
     assert '<td data-count="created">1</td>' in result.text
@@ -88,14 +92,18 @@ def test_wizard_preview_then_import_valid_rows(client, sales):
     assert rows[1][:3] == ["3", "手机号", "12345"]
 
 
-def test_wizard_all_or_nothing_imports_nothing(client, sales):
+def test_wizard_all_or_nothing_imports_nothing(client, sales, django_capture_on_commit_callbacks):
     client.force_login(sales)
     upload(client)
     job = ImportJob.objects.get()
-    client.post(
-        reverse("imports:mapping", args=[job.pk]), {"map_name": "姓名", "map_mobile": "手机号"}
-    )
-    response = client.post(reverse("imports:preview", args=[job.pk]), {"mode": "all_or_nothing"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("imports:mapping", args=[job.pk]), {"map_name": "姓名", "map_mobile": "手机号"}
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("imports:preview", args=[job.pk]), {"mode": "all_or_nothing"}
+        )
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED
