@@ -57,7 +57,8 @@ methods then need the `X-CSRFToken` header).
 
 **Permissions** are those of the pages: a salesperson sees their own customers and the pool, a
 manager their team's, others everyone. A customer you may not see answers 404. Contact details
-are masked (`138****1234`) for roles that may not see them (`contact_is_masked` is true).
+are masked (`138****1234`, the street line as `***`) for roles that may not see them
+(`contact_is_masked` is true), and `q` matches a masked contact only on its whole value.
 
 **Errors** are JSON of one shape: `{"error": {"code", "message", "fields": [{"path",
 "message"}]}}`. 401 not authenticated, 403 not allowed, 404 not found or not visible, 409 a
@@ -244,7 +245,12 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 def on_duplicate(request: HttpRequest, exc: DuplicateCustomer) -> HttpResponse:
     """409 with the matching customers the caller may see (the service leaves out the others)."""
     return error_response(
-        request, 409, exc.code, exc.message, matches=exc.details.get("matches", [])
+        request,
+        409,
+        exc.code,
+        exc.message,
+        matches=exc.details.get("matches", []),
+        can_force=exc.details.get("can_force", True),
     )
 
 

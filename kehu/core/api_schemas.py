@@ -128,6 +128,11 @@ class ErrorDetail(Schema):
     matches: list[DuplicateMatchOut] | None = Field(
         default=None, description="Only for duplicate_customer: the existing customers it matches."
     )
+    can_force: bool | None = Field(
+        default=None,
+        description="Only for duplicate_customer: whether `allow_duplicate` would create the "
+        "customer anyway (false when someone else follows a match: ask for a transfer).",
+    )
 
 
 class ErrorSchema(Schema):

@@ -93,7 +93,17 @@ def test_the_api_answers_409_naming_the_follower_and_creates_nothing(sales, coll
     assert error["code"] == "duplicate_of_another_owner"
     assert "sales_north_2" in error["message"]
     assert error["matches"] == []
+    assert error["can_force"] is False
     assert Customer.objects.count() == 1
+
+
+def test_the_api_says_a_duplicate_in_the_pool_may_be_forced(sales, pool_customer):
+    response = ApiClient(sales).post("/customers", {"name": "新客", "mobile": pool_customer.mobile})
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "duplicate_customer"
+    assert error["can_force"] is True
 
 
 def test_the_form_offers_no_override_and_refuses_one_sent_anyway(client, sales, colleague_customer):
