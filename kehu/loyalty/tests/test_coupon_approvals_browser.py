@@ -44,4 +44,4 @@ def test_a_coupon_above_the_limit_is_approved_by_an_administrator(
     coupon = Coupon.objects.get()
     assert (coupon.customer_id, coupon.approved_by_id) == (customer.pk, admin_user.pk)
     page.goto(f"/loyalty/coupons/customers/{customer.pk}/")
-    assert page.locator(f"[data-code={coupon.code}] .approved-by").inner_text() == "由 admin 批准"
+    assert page.locator(f"[data-code='{coupon.code}'] .approved-by").inner_text() == "由 admin 批准"
