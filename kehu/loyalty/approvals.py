@@ -96,6 +96,7 @@ def visible_approvals(user: User) -> QuerySet[ApprovalRequest]:
         "customer",
         "batch__segment",
         "coupon__template",
+        "coupon__approved_by",
     )
     if user.is_administrator:
         return rows

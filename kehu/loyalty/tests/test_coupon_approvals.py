@@ -5,7 +5,9 @@ the approval issues the coupon once (or starts the batch), recording the approve
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +15,7 @@ from kehu.accounts.models import Notification, User
 from kehu.accounts.roles import Role
 from kehu.customers.models import Customer
 from kehu.loyalty.approvals import decide_approval
+from kehu.loyalty.coupon_issuing import run_issue_batch
 from kehu.loyalty.models import (
     ApprovalRequest,
     Coupon,
@@ -299,8 +302,6 @@ def test_a_rejected_batch_is_never_started(
     assert callbacks == []
     batch = CouponIssueBatch.objects.get()
     assert batch.status == "rejected"
-    from kehu.loyalty.coupon_issuing import run_issue_batch
-
     assert run_issue_batch(batch.pk).status == "rejected"  # a stray task issues nothing
     assert Coupon.objects.count() == 0
 
@@ -347,3 +348,26 @@ def test_the_pages_hold_a_high_coupon_and_approve_it_on_the_approvals_page(
     assert coupon.approved_by == admin_user
     coupons = client_for(marketer).get(reverse("loyalty:coupon_customer", args=[customer.pk]))
     assert "approved by admin" in coupons.content.decode()
+
+
+def test_the_list_of_coupon_requests_reads_a_fixed_number_of_queries(
+    marketer, admin_user, sales, high
+):
+    def queries_for_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = ApiClient(admin_user).get("/coupon-approvals?status=approved")
+        assert response.status_code == 200
+        return len(captured)
+
+    def approved_request() -> None:
+        approval_id = issue(marketer, high, make_customer(sales)).json()["approval"]["id"]
+        decide_approval(admin_user, approval_id, approve=True)
+
+    approved_request()
+    one = queries_for_list()
+    for _ in range(3):
+        approved_request()
+    assert queries_for_list() == one
+    listed = ApiClient(admin_user).get("/coupon-approvals?status=approved").json()
+    assert listed["count"] == 4
+    assert {item["coupon"]["approved_by"] for item in listed["items"]} == {"admin"}
