@@ -13,9 +13,11 @@ from django.utils import timezone
 
 from kehu.accounts.models import Notification, User
 from kehu.accounts.roles import Role
+from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
 from kehu.loyalty.approvals import decide_approval
 from kehu.loyalty.coupon_issuing import run_issue_batch
+from kehu.loyalty.coupons import issue_coupon
 from kehu.loyalty.models import (
     ApprovalRequest,
     Coupon,
@@ -371,3 +373,12 @@ def test_the_list_of_coupon_requests_reads_a_fixed_number_of_queries(
     listed = ApiClient(admin_user).get("/coupon-approvals?status=approved").json()
     assert listed["count"] == 4
     assert {item["coupon"]["approved_by"] for item in listed["items"]} == {"admin"}
+
+
+def test_the_issuing_service_says_a_high_coupon_awaits_approval(marketer, high, customer):
+    with pytest.raises(RuleViolation) as refusal:
+        issue_coupon(marketer, high, customer.pk)
+    assert refusal.value.code == "coupon_awaits_approval"
+    assert refusal.value.details["approval_id"] == ApprovalRequest.objects.get().pk
+    assert Coupon.objects.count() == 0
+    assert issue_coupon(None, high, customer.pk).approved_by is None  # a programme reward
