@@ -18,6 +18,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from kehu.accounts.api import caller
+from kehu.accounts.models import User
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.loyalty.api_coupons import CouponApprovalOut
 from kehu.loyalty.api_members import ApprovalOut
@@ -26,6 +27,7 @@ from kehu.loyalty.approvals import (
     POINTS_KINDS,
     decide_approval,
     get_visible_approval,
+    hide_unseen_coupons,
     visible_approvals_of,
 )
 from kehu.loyalty.models import ApprovalRequest, ApprovalStatus
@@ -127,10 +129,13 @@ def reject_points_adjustment(
     "own and, where allowed, other teams' for store managers; your own for marketing.",
 )
 def list_coupon_approvals(request: HttpRequest, filters: Query[ApprovalFilters]) -> dict[str, Any]:
-    rows = visible_approvals_of(caller(request), COUPON_KINDS)
+    user = caller(request)
+    rows = visible_approvals_of(user, COUPON_KINDS)
     if filters.status is not None:
         rows = rows.filter(status=filters.status)
-    return page_of(rows.order_by("requested_at", "pk"), filters)
+    page = page_of(rows.order_by("requested_at", "pk"), filters)
+    page["items"] = hide_unseen_coupons(user, page["items"])
+    return page
 
 
 @router.get(
@@ -139,7 +144,8 @@ def list_coupon_approvals(request: HttpRequest, filters: Query[ApprovalFilters])
     summary="Read a coupon approval request",
 )
 def read_coupon_approval(request: HttpRequest, approval_id: int) -> ApprovalRequest:
-    return get_visible_approval(caller(request), approval_id, COUPON_KINDS)
+    user = caller(request)
+    return shown(user, get_visible_approval(user, approval_id, COUPON_KINDS))
 
 
 @router.post(
@@ -155,9 +161,11 @@ def read_coupon_approval(request: HttpRequest, approval_id: int) -> ApprovalRequ
     "`total_limit` when the coupon can no longer be issued (the request stays open).",
 )
 def approve_coupon(request: HttpRequest, approval_id: int, payload: DecisionIn) -> ApprovalRequest:
-    return decide_approval(
-        caller(request), approval_id, approve=True, reason=payload.reason, kinds=COUPON_KINDS
+    user = caller(request)
+    decided = decide_approval(
+        user, approval_id, approve=True, reason=payload.reason, kinds=COUPON_KINDS
     )
+    return shown(user, decided)
 
 
 @router.post(
@@ -169,6 +177,12 @@ def approve_coupon(request: HttpRequest, approval_id: int, payload: DecisionIn) 
     "`approval_already_decided` for an approved request.",
 )
 def reject_coupon(request: HttpRequest, approval_id: int, payload: DecisionIn) -> ApprovalRequest:
-    return decide_approval(
-        caller(request), approval_id, approve=False, reason=payload.reason, kinds=COUPON_KINDS
+    user = caller(request)
+    decided = decide_approval(
+        user, approval_id, approve=False, reason=payload.reason, kinds=COUPON_KINDS
     )
+    return shown(user, decided)
+
+
+def shown(user: User, approval: ApprovalRequest) -> ApprovalRequest:
+    return hide_unseen_coupons(user, [approval])[0]

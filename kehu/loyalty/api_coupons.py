@@ -207,7 +207,13 @@ class CouponApprovalOut(Schema):
     decided_by: str | None = Field(description="Username of the approver or rejecter.")
     decided_at: datetime | None
     decision_reason: str
-    coupon: CouponOut | None = Field(description="The coupon issued on approval.")
+    coupon: CouponOut | None = Field(
+        description="The coupon issued on approval (empty for a customer you may not see)."
+    )
+
+    @staticmethod
+    def resolve_coupon(approval: ApprovalRequest) -> Coupon | None:
+        return getattr(approval, "shown_coupon", None)
 
     @staticmethod
     def resolve_template_id(approval: ApprovalRequest) -> int:

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from kehu.accounts.models import User
 from kehu.accounts.roles import Role
 from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.customers.queries import visible_customers
 from kehu.loyalty.approval_requests import REASON_LENGTH, alert_administrators
 from kehu.loyalty.coupon_issuing import reject_batch, start_approved_batch
 from kehu.loyalty.coupon_rules import check_issuable, check_tier
@@ -128,6 +129,22 @@ def get_visible_approval(
     if approval is None:
         raise Http404("No approval request matches the given query.")
     return approval
+
+
+def hide_unseen_coupons(user: User, approvals: list[ApprovalRequest]) -> list[ApprovalRequest]:
+    """Mark each request's coupon as shown (``shown_coupon``) only when `user` may see its
+    customer: a coupon code is a bearer credential, and a manager of another team who approves
+    it does not see that team's customers (one query for the whole list)."""
+    customer_ids = {approval.coupon.customer_id for approval in approvals if approval.coupon}
+    seen = set(
+        visible_customers(user).filter(pk__in=customer_ids).values_list("pk", flat=True)
+        if customer_ids
+        else ()
+    )
+    for approval in approvals:
+        coupon = approval.coupon
+        approval.shown_coupon = coupon if coupon and coupon.customer_id in seen else None  # type: ignore[attr-defined]
+    return approvals
 
 
 def may_decide(user: User, approval: ApprovalRequest) -> bool:
