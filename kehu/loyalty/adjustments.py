@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed, RuleViolation
-from kehu.loyalty.approvals import alert_after_adjustment, approval_with_key, request_approval
+from kehu.loyalty.approval_requests import approval_with_key, request_approval
+from kehu.loyalty.approvals import alert_after_adjustment
 from kehu.loyalty.members import visible_membership
 from kehu.loyalty.models import ApprovalRequest, Membership, PointsEntry, PointsKind, PointsSource
 from kehu.loyalty.points import (

@@ -35,6 +35,9 @@ from kehu.loyalty.coupons import (
     void_coupon,
 )
 from kehu.loyalty.models import (
+    ApprovalKind,
+    ApprovalRequest,
+    ApprovalStatus,
     Coupon,
     CouponIssueBatch,
     CouponKind,
@@ -157,10 +160,18 @@ class CouponOut(Schema):
     discount_amount: Decimal | None
     gift_description: str = Field(description="The gift a gift coupon gives.")
     voided_reason: str
+    approved_by: str | None = Field(
+        description="Username of the second person who approved a coupon above its issuer's "
+        "value limit; empty otherwise."
+    )
 
     @staticmethod
     def resolve_template_name(coupon: Coupon) -> str:
         return coupon.template.name
+
+    @staticmethod
+    def resolve_approved_by(coupon: Coupon) -> str | None:
+        return coupon.approved_by.username if coupon.approved_by else None
 
     @staticmethod
     def resolve_description(coupon: Coupon) -> str:
@@ -182,6 +193,49 @@ class BatchIn(InputSchema):
     idempotency_key: str | None = Field(None, max_length=120, description=KEY_DESCRIPTION)
 
 
+class CouponApprovalOut(Schema):
+    id: int
+    kind: ApprovalKind = Field(description="`coupon` for one customer, `coupon_batch` for a batch.")
+    template_id: int
+    template_name: str
+    customer_id: int | None = Field(description="The customer of a `coupon` request.")
+    batch_id: int | None = Field(description="The batch of a `coupon_batch` request.")
+    reason: str = Field(description="Why the request needs approval.")
+    status: ApprovalStatus
+    requested_by: str = Field(description="Username of the staff member who asked.")
+    requested_at: datetime
+    decided_by: str | None = Field(description="Username of the approver or rejecter.")
+    decided_at: datetime | None
+    decision_reason: str
+    coupon: CouponOut | None = Field(
+        description="The coupon issued on approval (empty for a customer you may not see)."
+    )
+
+    @staticmethod
+    def resolve_coupon(approval: ApprovalRequest) -> Coupon | None:
+        return getattr(approval, "shown_coupon", None)
+
+    @staticmethod
+    def resolve_template_id(approval: ApprovalRequest) -> int:
+        return approval.coupon_template_id  # type: ignore[return-value]
+
+    @staticmethod
+    def resolve_template_name(approval: ApprovalRequest) -> str:
+        return approval.coupon_template.name if approval.coupon_template else ""
+
+    @staticmethod
+    def resolve_requested_by(approval: ApprovalRequest) -> str:
+        return approval.requested_by.username
+
+    @staticmethod
+    def resolve_decided_by(approval: ApprovalRequest) -> str | None:
+        return approval.decided_by.username if approval.decided_by else None
+
+
+class PendingCouponOut(Schema):
+    approval: CouponApprovalOut
+
+
 class BatchOut(Schema):
     id: int
     template_id: int
@@ -197,6 +251,13 @@ class BatchOut(Schema):
     error: str = Field(description="Why a failed batch stopped.")
     created_at: datetime
     finished_at: datetime | None
+    approval: CouponApprovalOut | None = Field(
+        description="The request for approval of a batch above your coupon value limit."
+    )
+
+    @staticmethod
+    def resolve_approval(batch: CouponIssueBatch) -> ApprovalRequest | None:
+        return queries.batch_approval(batch)
 
     @staticmethod
     def resolve_skipped_reasons(batch: CouponIssueBatch) -> dict[str, int]:
@@ -297,22 +358,30 @@ def read_coupon_template(request: HttpRequest, template_id: int) -> CouponTempla
 
 @router.post(
     "/coupon-templates/{int:template_id}/coupons",
-    response={200: CouponOut, 201: CouponOut, **WRITE_ERRORS},
+    response={200: CouponOut, 201: CouponOut, 202: PendingCouponOut, **WRITE_ERRORS},
     summary="Issue a coupon to a customer (idempotent)",
     description="201 with the new coupon; 200 with the first coupon when the idempotency key "
-    "was seen before. 404 for a customer you may not see. 409 `template_inactive`, "
-    "`template_expired`, `tier_too_low`, `per_customer_limit`, `total_limit`, "
-    "`idempotency_key_reused`.",
+    "was seen before. **Above your role's coupon value limit** (the amount off, or a "
+    "percentage's cap; a percentage without a cap is above any limit; set by an "
+    "administrator) nothing is issued: 202 with the approval request, which an administrator "
+    "(or, where allowed, a store manager of another team) approves or rejects at "
+    "/coupon-approvals; the coupon is issued on approval, with `approved_by`. A retry with the "
+    "same key answers 202 with the request while it waits, 200 with the coupon once approved. "
+    "Administrators are alerted of each request. 404 for a customer you may not see. 409 "
+    "`template_inactive`, `template_expired`, `tier_too_low`, `per_customer_limit`, "
+    "`total_limit`, `idempotency_key_reused`.",
 )
 def issue_coupon_to_customer(
     request: HttpRequest, template_id: int, payload: IssueIn
-) -> Status[Coupon]:
+) -> Status[Any]:
     result = issue_one(
         caller(request),
         template_id,
         payload.customer_id,
         idempotency_key=payload.idempotency_key,
     )
+    if result.coupon is None:
+        return Status(202, {"approval": result.approval})
     return Status(201 if result.created else 200, result.coupon)
 
 
@@ -322,8 +391,11 @@ def issue_coupon_to_customer(
     summary="Issue to a list of customers or a segment, in the background",
     description="Send exactly one of `segment_id` and `customer_ids`. Each customer you may see "
     "gets one coupon unless a limit stops it (counted by reason in `skipped_reasons`). Answers "
-    "202 with the batch; follow it with GET /coupon-batches/{batch_id}. The same idempotency "
-    "key again answers the first batch.",
+    "202 with the batch; follow it with GET /coupon-batches/{batch_id}. **Above your role's "
+    "coupon value limit** the batch is not started: its status is `awaiting` and `approval` "
+    "is the request, which a second person approves (the batch then starts, its coupons with "
+    "`approved_by`) or rejects (status `rejected`, nothing issued) at /coupon-approvals. The "
+    "same idempotency key again answers the first batch.",
 )
 def issue_coupon_batch(
     request: HttpRequest, template_id: int, payload: BatchIn

@@ -474,6 +474,7 @@ def adjust(request: HttpRequest, customer_id: int, payload: AdjustIn) -> Status[
     if result.entry is None:
         assert result.approval is not None  # no entry: the adjustment waits for approval
         membership_id = result.approval.membership_id
+        assert membership_id is not None  # a points request names its membership
         return Status(202, {"approval": result.approval, "balance": fresh_balance(membership_id)})
     body = {"entry": result.entry, "balance": fresh_balance(result.entry.membership_id)}
     return Status(201 if result.created else 200, body)

@@ -1,6 +1,8 @@
-"""A second pair of eyes on points: adjustments above the maker's limits wait here until
-another person approves or rejects them, and administrators are alerted on large or unusual
-adjustments.
+"""A second pair of eyes on points and coupons: adjustments above the maker's limits, and
+coupons worth more than the issuer's coupon limit (for one customer or as a batch), wait here
+until another person approves or rejects them, and administrators are alerted on each request
+and on large or unusual adjustments. The requests are made in
+kehu/loyalty/approval_requests.py.
 
 Who decides: an administrator, or (when the programme's settings allow it) a store manager of
 another team than the requester's; never the requester. Who sees a request: those who may
@@ -9,6 +11,10 @@ decide it, and its requester; anyone else is answered 404 as for any record they
 Approving writes the ledger entry in the same transaction as the decision, keyed by the request
 (``approval:<id>``), with the approver in ``PointsEntry.approved_by``: approving twice writes
 one entry. Taking more points than the member then has is refused and the request stays open.
+Approving a coupon issues it through the issuing service (keyed ``approval:<id>``, with the
+approver in ``Coupon.approved_by``): approving twice issues one coupon; a template switched off,
+run out or past its end meanwhile refuses it and the request stays open. Approving a batch
+starts it (its coupons record the approver); rejecting it leaves it unstarted for good.
 
 Alerts (in-app notifications to every active administrator but the person who acted):
 - an adjustment sent for approval;
@@ -29,12 +35,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
-from kehu.accounts.notifications import NewNotification, notify
 from kehu.accounts.roles import Role
 from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.customers.queries import visible_customers
+from kehu.loyalty.approval_requests import REASON_LENGTH, alert_administrators
+from kehu.loyalty.coupon_issuing import reject_batch, start_approved_batch
+from kehu.loyalty.coupon_rules import check_issuable, check_tier
+from kehu.loyalty.coupons import issue_checked
 from kehu.loyalty.models import (
+    ApprovalKind,
     ApprovalRequest,
     ApprovalStatus,
+    Coupon,
+    CouponTemplate,
     LoyaltySettings,
     Membership,
     PointsEntry,
@@ -44,18 +57,27 @@ from kehu.loyalty.models import (
 from kehu.loyalty.points import EntryFields, add_points, lock_membership, take_points
 from kehu.loyalty.staff_limits import own_adjustments
 
-REASON_LENGTH = 300
 ALERT_KIND = "points_alert"
-APPROVAL_KIND = "points_approval"
 
 
 # --- who sees and decides ---------------------------------------------------------------------
 
 
 def require_approver_role(user: User) -> None:
-    """Approvals are for the roles that adjust points (they see their own requests too)."""
+    """Approvals are for the roles that adjust points or issue coupons (they see their own
+    requests too)."""
+    if not (user.policy.can_adjust_points or user.policy.can_manage_loyalty):
+        raise NotAllowed(_("Your role may not see approvals."), code="not_allowed")
+
+
+def require_points_approver_role(user: User) -> None:
     if not user.policy.can_adjust_points:
         raise NotAllowed(_("Your role may not see points approvals."), code="not_allowed")
+
+
+def require_coupon_approver_role(user: User) -> None:
+    if not user.policy.can_manage_loyalty:
+        raise NotAllowed(_("Your role may not see coupon approvals."), code="not_allowed")
 
 
 def other_team_managers_approve() -> bool:
@@ -67,7 +89,15 @@ def visible_approvals(user: User) -> QuerySet[ApprovalRequest]:
     of other teams' staff for store managers."""
     require_approver_role(user)
     rows = ApprovalRequest.objects.select_related(
-        "membership__customer", "requested_by", "decided_by", "entry"
+        "membership__customer",
+        "requested_by",
+        "decided_by",
+        "entry",
+        "coupon_template",
+        "customer",
+        "batch__segment",
+        "coupon__template",
+        "coupon__approved_by",
     )
     if user.is_administrator:
         return rows
@@ -78,11 +108,43 @@ def visible_approvals(user: User) -> QuerySet[ApprovalRequest]:
     return rows.filter(seen)
 
 
-def get_visible_approval(user: User, approval_id: int) -> ApprovalRequest:
-    approval = visible_approvals(user).filter(pk=approval_id).first()
+POINTS_KINDS = (ApprovalKind.POINTS,)
+COUPON_KINDS = (ApprovalKind.COUPON, ApprovalKind.COUPON_BATCH)
+
+
+def visible_approvals_of(user: User, kinds: tuple[str, ...]) -> QuerySet[ApprovalRequest]:
+    """The visible requests of some kinds, for a role that may deal with those kinds."""
+    if kinds == POINTS_KINDS:
+        require_points_approver_role(user)
+    else:
+        require_coupon_approver_role(user)
+    return visible_approvals(user).filter(kind__in=kinds)
+
+
+def get_visible_approval(
+    user: User, approval_id: int, kinds: tuple[str, ...] | None = None
+) -> ApprovalRequest:
+    rows = visible_approvals(user) if kinds is None else visible_approvals_of(user, kinds)
+    approval = rows.filter(pk=approval_id).first()
     if approval is None:
         raise Http404("No approval request matches the given query.")
     return approval
+
+
+def hide_unseen_coupons(user: User, approvals: list[ApprovalRequest]) -> list[ApprovalRequest]:
+    """Mark each request's coupon as shown (``shown_coupon``) only when `user` may see its
+    customer: a coupon code is a bearer credential, and a manager of another team who approves
+    it does not see that team's customers (one query for the whole list)."""
+    customer_ids = {approval.coupon.customer_id for approval in approvals if approval.coupon}
+    seen = set(
+        visible_customers(user).filter(pk__in=customer_ids).values_list("pk", flat=True)
+        if customer_ids
+        else ()
+    )
+    for approval in approvals:
+        coupon = approval.coupon
+        approval.shown_coupon = coupon if coupon and coupon.customer_id in seen else None  # type: ignore[attr-defined]
+    return approvals
 
 
 def may_decide(user: User, approval: ApprovalRequest) -> bool:
@@ -109,46 +171,6 @@ def pending_for(user: User) -> QuerySet[ApprovalRequest]:
     )
 
 
-# --- asking -----------------------------------------------------------------------------------
-
-
-def approval_with_key(idempotency_key: str) -> ApprovalRequest | None:
-    return ApprovalRequest.objects.filter(idempotency_key=idempotency_key).first()
-
-
-def request_approval(
-    actor: User,
-    membership: Membership,
-    points: int,
-    reason: str,
-    *,
-    idempotency_key: str,
-    why: str,
-    now: datetime.datetime,
-) -> ApprovalRequest:
-    """Keep an adjustment for a second person (call in the adjustment's transaction); nothing
-    moves in the ledger. The administrators are told at once."""
-    approval = ApprovalRequest.objects.create(
-        membership=membership,
-        points=points,
-        reason=reason[:REASON_LENGTH],
-        idempotency_key=idempotency_key,
-        requested_by=actor,
-        requested_at=now,
-    )
-    title = _("Approval needed: %(points)+d points for card %(card)s") % {
-        "points": points,
-        "card": membership.card_number,
-    }
-    body = _("Requested by %(person)s: %(reason)s (%(why)s)") % {
-        "person": actor,
-        "reason": approval.reason,
-        "why": why,
-    }
-    alert_administrators(actor, APPROVAL_KIND, title, body, reverse("loyalty:approvals"), now)
-    return approval
-
-
 # --- deciding ---------------------------------------------------------------------------------
 
 
@@ -159,10 +181,12 @@ def decide_approval(
     approve: bool,
     reason: str = "",
     now: datetime.datetime | None = None,
+    kinds: tuple[str, ...] | None = None,
 ) -> ApprovalRequest:
-    """Approve (the entry is written, recording `actor` as its approver) or reject a request.
-    Deciding the same way again answers the request unchanged; the other way is refused."""
-    approval = get_visible_approval(actor, approval_id)
+    """Approve (the entry is written or the coupon issued, recording `actor` as its approver;
+    a batch is started) or reject a request (of one of `kinds`, when given). Deciding the same
+    way again answers the request unchanged; the other way is refused."""
+    approval = get_visible_approval(actor, approval_id, kinds)
     if not may_decide(actor, approval):
         raise cannot_decide(actor, approval)
     reason = reason.strip()
@@ -176,14 +200,56 @@ def decide_approval(
             if locked.status == target:
                 return get_visible_approval(actor, locked.pk)
             raise already_decided(locked)
-        if approve:
-            locked.entry = write_approved_entry(locked, approval.requested_by, actor, now)
         locked.status, locked.decided_by, locked.decided_at = target, actor, now
+        if approve:
+            carry_out(locked, approval.requested_by, actor, now)
+        elif locked.batch_id is not None:
+            reject_batch(locked.batch)  # type: ignore[arg-type]
         locked.decision_reason = reason[:REASON_LENGTH]
         locked.save(
-            update_fields=["status", "decided_by", "decided_at", "decision_reason", "entry"]
+            update_fields=[
+                "status",
+                "decided_by",
+                "decided_at",
+                "decision_reason",
+                "entry",
+                "coupon",
+            ]
         )
     return get_visible_approval(actor, approval.pk)
+
+
+def carry_out(
+    approval: ApprovalRequest, requester: User, approver: User, now: datetime.datetime
+) -> None:
+    """What the approval does, by kind: write the entry, issue the coupon, or start the batch
+    (it runs after the commit, when its coupons find the approver on this request)."""
+    if approval.kind == ApprovalKind.POINTS:
+        approval.entry = write_approved_entry(approval, requester, approver, now)
+    elif approval.kind == ApprovalKind.COUPON:
+        approval.coupon = issue_approved_coupon(approval, approver, now)
+    else:
+        start_approved_batch(approval.batch)  # type: ignore[arg-type]
+
+
+def issue_approved_coupon(
+    approval: ApprovalRequest, approver: User, now: datetime.datetime
+) -> Coupon:
+    """The coupon of an approved request, keyed by the request: issued once."""
+    template = CouponTemplate.objects.select_related("tier").get(
+        pk=approval.coupon_template_id  # type: ignore[misc]  # a coupon request has one
+    )
+    check_issuable(template, now)
+    check_tier(template, approval.customer_id)  # type: ignore[arg-type]
+    result = issue_checked(
+        template,
+        approval.customer_id,  # type: ignore[arg-type]
+        f"approval:{approval.pk}",
+        now,
+        approved_by=approver,
+    )
+    assert result.coupon is not None  # issue_checked always issues or refuses
+    return result.coupon
 
 
 def cannot_decide(actor: User, approval: ApprovalRequest) -> NotAllowed:
@@ -206,7 +272,7 @@ def already_decided(approval: ApprovalRequest) -> RuleViolation:
 def write_approved_entry(
     approval: ApprovalRequest, requester: User, approver: User, now: datetime.datetime
 ) -> PointsEntry:
-    membership = lock_membership(approval.membership_id)
+    membership = lock_membership(approval.membership_id)  # type: ignore[arg-type]
     fields = EntryFields(
         PointsKind.ADJUST,
         PointsSource.STAFF,
@@ -215,25 +281,13 @@ def write_approved_entry(
         requester,
         approved_by=approver,
     )
-    if approval.points > 0:
-        return add_points(membership, approval.points, fields, now)
-    return take_points(membership, -approval.points, fields, now)
+    points = approval.points or 0
+    if points > 0:
+        return add_points(membership, points, fields, now)
+    return take_points(membership, -points, fields, now)
 
 
 # --- alerts -----------------------------------------------------------------------------------
-
-
-def administrators() -> QuerySet[User]:
-    return User.objects.filter(is_active=True).filter(Q(role=Role.ADMIN) | Q(is_superuser=True))
-
-
-def alert_administrators(
-    actor: User, kind: str, title: str, body: str, link: str, now: datetime.datetime
-) -> int:
-    recipients = administrators().exclude(pk=actor.pk).values_list("pk", flat=True)
-    return notify(
-        (NewNotification(pk, kind, title, body, link) for pk in recipients.order_by("pk")), now
-    )
 
 
 def alert_after_adjustment(

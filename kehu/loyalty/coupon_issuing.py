@@ -5,6 +5,10 @@ limit, what is left of the total limit), makes the codes in one numpy step and i
 coupons in bulk, all in one transaction with the template locked. Every coupon carries the key
 `batch:<batch>:<customer>`, so running a batch again (a retried task, a crash half way) gives
 nobody a second coupon: it only finishes what is missing.
+
+A batch of a template above the requester's coupon value limit is kept unstarted ("waiting
+for approval") with a request for a second person (kehu/loyalty/approvals.py); the approval
+starts it as it would have started, and its coupons record the approver.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from django.utils.translation import gettext as _
 from kehu.accounts.models import User
 from kehu.core.errors import DomainError
 from kehu.customers.queries import visible_customers
+from kehu.loyalty.approval_requests import request_coupon_approval
 from kehu.loyalty.coupon_rules import check_issuable, coupon_window
 from kehu.loyalty.coupons import (
     checked_key,
@@ -36,13 +41,15 @@ from kehu.loyalty.coupons import (
     reserve_coupons,
 )
 from kehu.loyalty.models import (
+    ApprovalRequest,
+    ApprovalStatus,
     Coupon,
     CouponIssueBatch,
     CouponTemplate,
     IssueBatchStatus,
     Membership,
 )
-from kehu.loyalty.staff_limits import check_coupon_value
+from kehu.loyalty.staff_limits import coupon_approval_needed
 from kehu.segments.models import Segment, SegmentMember
 from kehu.segments.queries import get_visible_segment
 
@@ -51,6 +58,7 @@ INSERT_BATCH_SIZE = 1000  # rows per INSERT statement
 LOOKUP_CHUNK = 5000  # ids per `IN (...)`
 MAX_LIST_SIZE = 100_000
 MAX_CHUNK_ATTEMPTS = 3
+WAITING_OR_REJECTED = (IssueBatchStatus.AWAITING_APPROVAL, IssueBatchStatus.REJECTED)
 
 
 # --- asking for a batch -----------------------------------------------------------------------
@@ -65,8 +73,9 @@ def request_issue_batch(
     idempotency_key: str | None = None,
 ) -> CouponIssueBatch:
     """Queue issuing one coupon of the template to each customer of a list or a segment (the
-    ones the user may see), a template within the user's coupon value limit. The same
-    idempotency key again answers the first batch."""
+    ones the user may see). Above the user's coupon value limit the batch waits for a second
+    person's approval instead (``batch.approval``). The same idempotency key again answers the
+    first batch."""
     require_programme_rights(actor)
     template = CouponTemplate.objects.filter(pk=template_id).first()
     if template is None:
@@ -75,8 +84,9 @@ def request_issue_batch(
     if key and (earlier := replayed_batch(key, template.pk)) is not None:
         return earlier
     ids, segment = batch_target(actor, customer_ids, segment_id)
-    check_coupon_value(actor, template)
-    check_issuable(template, timezone.now())
+    now = timezone.now()
+    check_issuable(template, now)
+    why = coupon_approval_needed(actor, template)
     try:
         with transaction.atomic():
             batch = CouponIssueBatch.objects.create(
@@ -86,8 +96,19 @@ def request_issue_batch(
                 requested=len(ids) if segment is None else 0,
                 idempotency_key=key or None,
                 requested_by=actor,
+                status=IssueBatchStatus.AWAITING_APPROVAL if why else IssueBatchStatus.QUEUED,
             )
-            transaction.on_commit(lambda: enqueue_batch(batch.pk))
+            if why:
+                request_coupon_approval(
+                    actor,
+                    template,
+                    batch=batch,
+                    idempotency_key=f"batch:{batch.pk}",
+                    why=why,
+                    now=now,
+                )
+            else:
+                transaction.on_commit(lambda: enqueue_batch(batch.pk))
     except IntegrityError:
         earlier = replayed_batch(key, template.pk) if key else None
         if earlier is None:
@@ -121,6 +142,22 @@ def replayed_batch(key: str, template_id: int) -> CouponIssueBatch | None:
     if batch is not None and batch.template_id != template_id:
         raise key_reused()
     return batch
+
+
+def start_approved_batch(batch: CouponIssueBatch) -> None:
+    """Queue a batch that waited for approval (call in the approval's transaction); a batch
+    already started is left alone."""
+    started = CouponIssueBatch.objects.filter(
+        pk=batch.pk, status=IssueBatchStatus.AWAITING_APPROVAL
+    ).update(status=IssueBatchStatus.QUEUED)
+    if started:
+        transaction.on_commit(lambda: enqueue_batch(batch.pk))
+
+
+def reject_batch(batch: CouponIssueBatch) -> None:
+    CouponIssueBatch.objects.filter(pk=batch.pk, status=IssueBatchStatus.AWAITING_APPROVAL).update(
+        status=IssueBatchStatus.REJECTED, finished_at=timezone.now()
+    )
 
 
 def enqueue_batch(batch_id: int) -> None:
@@ -166,6 +203,8 @@ def run_issue_batch(
     """Issue what the batch asks for; safe to run again (it finishes what is missing and counts
     the coupons it issued before as issued)."""
     batch = CouponIssueBatch.objects.select_related("requested_by").get(pk=batch_id)
+    if batch.status in WAITING_OR_REJECTED:
+        return batch  # not approved (yet): nothing may be issued
     now = now or timezone.now()
     candidates, not_visible = batch_customers(batch)
     progress = BatchProgress(batch, len(candidates) + not_visible, not_visible)
@@ -272,6 +311,7 @@ def insert_coupons(
 ) -> None:
     valid_from, valid_until = coupon_window(template, now)
     codes = fresh_codes(len(customer_ids))
+    approver_id = batch_approver_id(batch)
     Coupon.objects.bulk_create(
         (
             Coupon(
@@ -283,8 +323,15 @@ def insert_coupons(
                 issued_at=now,
                 batch_id=batch.pk,
                 issue_key=f"batch:{batch.pk}:{customer_id}",
+                approved_by_id=approver_id,
             )
             for customer_id, code in zip(customer_ids.tolist(), codes, strict=True)
         ),
         batch_size=INSERT_BATCH_SIZE,
     )
+
+
+def batch_approver_id(batch: CouponIssueBatch) -> int | None:
+    """Who approved the batch, for its coupons (None: it needed no approval)."""
+    approvals = ApprovalRequest.objects.filter(batch=batch, status=ApprovalStatus.APPROVED)
+    return approvals.values_list("decided_by_id", flat=True).first()

@@ -40,6 +40,7 @@ from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, visible_customers
 from kehu.loyalty.coupon_rules import describe_value
 from kehu.loyalty.models import (
+    ApprovalRequest,
     Coupon,
     CouponIssueBatch,
     CouponKind,
@@ -237,13 +238,15 @@ def template_coupons(user: User, template: CouponTemplate, status: str = "") -> 
     coupons = Coupon.objects.filter(template=template, customer__in=visible_customers(user))
     if status in CouponStatus.values:
         coupons = coupons.filter(status=status)
-    return with_shown_status(coupons.select_related("customer", "order"))
+    return with_shown_status(coupons.select_related("customer", "order", "approved_by"))
 
 
 def customer_coupons(user: User, customer_id: int) -> tuple[Customer, QuerySet[Coupon]]:
     """A customer's coupons (404 for a customer the user may not see), unused ones first."""
     customer = get_visible_customer(user, customer_id)
-    coupons = Coupon.objects.filter(customer=customer).select_related("template", "order")
+    coupons = Coupon.objects.filter(customer=customer).select_related(
+        "template", "order", "approved_by"
+    )
     unused_first = Case(When(status=CouponStatus.ISSUED, then=Value(0)), default=Value(1))
     return customer, with_shown_status(coupons).order_by(unused_first, "-issued_at", "-pk")
 
@@ -251,7 +254,7 @@ def customer_coupons(user: User, customer_id: int) -> tuple[Customer, QuerySet[C
 def visible_coupon_detail(user: User, code: str) -> Coupon:
     coupon = (
         with_shown_status(Coupon.objects.filter(customer__in=visible_customers(user)))
-        .select_related("template", "customer", "order")
+        .select_related("template", "customer", "order", "approved_by")
         .filter(code=code)
         .first()
     )
@@ -274,6 +277,14 @@ def get_batch(batch_id: int) -> CouponIssueBatch:
         return CouponIssueBatch.objects.select_related("template", "segment").get(pk=batch_id)
     except (CouponIssueBatch.DoesNotExist, ValueError, TypeError):
         raise Http404("No issue batch matches the given query.") from None
+
+
+def batch_approval(batch: CouponIssueBatch) -> ApprovalRequest | None:
+    """The request for approval of a batch above its requester's coupon value limit."""
+    rows = ApprovalRequest.objects.select_related(
+        "coupon_template", "requested_by", "decided_by"
+    ).filter(batch=batch)
+    return rows.first()
 
 
 def batch_report(batch: CouponIssueBatch) -> dict[str, object]:

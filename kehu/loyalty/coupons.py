@@ -17,6 +17,7 @@ revenue then counts the order net of the refund.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -35,6 +36,7 @@ from kehu.commerce.queries import require_works_at
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, visible_customers
+from kehu.loyalty.approval_requests import approval_with_key, request_coupon_approval
 from kehu.loyalty.coupon_rules import (
     UnknownCoupon,
     already_used,
@@ -48,8 +50,8 @@ from kehu.loyalty.coupon_rules import (
     per_customer_limit_reached,
     total_limit_reached,
 )
-from kehu.loyalty.models import Coupon, CouponStatus, CouponTemplate
-from kehu.loyalty.staff_limits import check_coupon_value
+from kehu.loyalty.models import ApprovalRequest, Coupon, CouponStatus, CouponTemplate
+from kehu.loyalty.staff_limits import coupon_approval_needed
 
 ZERO = Decimal("0.00")
 CODE_ALPHABET = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789", dtype=np.uint8)  # no 0O1I
@@ -147,8 +149,11 @@ def reserve_coupons(template: CouponTemplate, count: int) -> bool:
 
 @dataclass(frozen=True)
 class IssueResult:
-    coupon: Coupon
-    created: bool  # False: the idempotency key answered the coupon issued the first time
+    """The coupon issued, or (``coupon`` None) the request waiting for approval."""
+
+    coupon: Coupon | None
+    created: bool  # False: the idempotency key answered the first coupon (or request)
+    approval: ApprovalRequest | None = None
 
 
 def issue_coupon(
@@ -160,12 +165,18 @@ def issue_coupon(
     now: datetime | None = None,
 ) -> Coupon:
     """Give one customer a coupon of `template`. `actor` None is the programme itself (a
-    referral reward): no role, visibility or value-limit check; staff issue coupons only up to
-    their role's value limit (``coupon_above_limit``). The same idempotency key again answers the
+    referral reward): no role, visibility or value-limit check. For a caller that needs the
+    coupon at once: above the staff member's value limit the request is kept for approval and
+    this answers 409 `coupon_awaits_approval`. The same idempotency key again answers the
     coupon issued the first time and changes nothing."""
-    return issue_one(
-        actor, template.pk, customer_id, idempotency_key=idempotency_key, now=now
-    ).coupon
+    result = issue_one(actor, template.pk, customer_id, idempotency_key=idempotency_key, now=now)
+    if result.coupon is None:
+        raise RuleViolation(
+            _("The coupon is above your limit and waits for a second person's approval."),
+            code="coupon_awaits_approval",
+            details={"approval_id": result.approval.pk if result.approval else None},
+        )
+    return result.coupon
 
 
 def issue_one(
@@ -176,7 +187,9 @@ def issue_one(
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> IssueResult:
-    """`issue_coupon`, saying whether the coupon is new (the API answers 201 or 200)."""
+    """`issue_coupon`, saying whether the coupon is new (the API answers 201 or 200). Above
+    the staff member's value limit (kehu/loyalty/staff_limits.py) nothing is issued: the
+    coupon waits for a second person's approval (the API answers 202 with the request)."""
     now = now or timezone.now()
     customer = issue_target(actor, customer_id)
     template = CouponTemplate.objects.select_related("tier").filter(pk=template_id).first()
@@ -185,18 +198,66 @@ def issue_one(
     key = checked_key(idempotency_key)
     if key and (earlier := replayed_issue(key, template.pk, customer.pk)) is not None:
         return IssueResult(earlier, created=False)
-    if actor is not None:
-        check_coupon_value(actor, template)
+    if key and (waiting := replayed_request(key, template.pk, customer.pk)) is not None:
+        return IssueResult(waiting.coupon, created=False, approval=waiting)
     check_issuable(template, now)
     check_tier(template, customer.pk)
+    why = coupon_approval_needed(actor, template) if actor is not None else ""
+    if actor is not None and why:
+        return IssueResult(None, True, hold_for_approval(actor, template, customer, key, why, now))
+    return issue_checked(template, customer.pk, key, now)
+
+
+def issue_checked(
+    template: CouponTemplate,
+    customer_id: int,
+    key: str,
+    now: datetime,
+    *,
+    approved_by: User | None = None,
+) -> IssueResult:
+    """Issue a coupon whose template, customer and issuer were checked: the limits of the
+    template are checked under its lock (also used by an approval, with its approver)."""
     try:
         with transaction.atomic():
-            return issue_locked(template.pk, customer.pk, key, now)
+            return issue_locked(template.pk, customer_id, key, now, approved_by)
     except IntegrityError:
-        earlier = replayed_issue(key, template.pk, customer.pk) if key else None
+        earlier = replayed_issue(key, template.pk, customer_id) if key else None
         if earlier is None:
             raise
         return IssueResult(earlier, created=False)
+
+
+def hold_for_approval(
+    actor: User,
+    template: CouponTemplate,
+    customer: Customer,
+    key: str,
+    why: str,
+    now: datetime,
+) -> ApprovalRequest:
+    """The request for a coupon above the issuer's limit; a parallel retry with the same key
+    answers the request the first one made."""
+    request_key = f"coupon:{key}" if key else f"coupon:once:{uuid.uuid4().hex}"
+    try:
+        with transaction.atomic():
+            return request_coupon_approval(
+                actor, template, customer=customer, idempotency_key=request_key, why=why, now=now
+            )
+    except IntegrityError:
+        earlier = replayed_request(key, template.pk, customer.pk) if key else None
+        if earlier is None:
+            raise
+        return earlier
+
+
+def replayed_request(key: str, template_id: int, customer_id: int) -> ApprovalRequest | None:
+    approval = approval_with_key(f"coupon:{key}")
+    if approval is None:
+        return None
+    if (approval.coupon_template_id, approval.customer_id) != (template_id, customer_id):
+        raise key_reused()
+    return approval
 
 
 def issue_target(actor: User | None, customer_id: int) -> Customer:
@@ -209,7 +270,13 @@ def issue_target(actor: User | None, customer_id: int) -> Customer:
     return get_visible_customer(actor, customer_id)
 
 
-def issue_locked(template_id: int, customer_id: int, key: str, now: datetime) -> IssueResult:
+def issue_locked(
+    template_id: int,
+    customer_id: int,
+    key: str,
+    now: datetime,
+    approved_by: User | None = None,
+) -> IssueResult:
     template = locked_template(template_id)
     if key and (earlier := replayed_issue(key, template.pk, customer_id)) is not None:
         return IssueResult(earlier, created=False)  # a parallel request with the key won
@@ -229,6 +296,7 @@ def issue_locked(template_id: int, customer_id: int, key: str, now: datetime) ->
         valid_until=valid_until,
         issued_at=now,
         issue_key=key or None,
+        approved_by=approved_by,
     )
     return IssueResult(coupon, created=True)
 
@@ -299,7 +367,7 @@ def counter_order(actor: User, order_id: int) -> Order:
 
 def coupon_by_code(code: str) -> Coupon:
     coupon = (
-        Coupon.objects.select_related("template__tier", "customer", "order")
+        Coupon.objects.select_related("template__tier", "customer", "order", "approved_by")
         .prefetch_related("template__stores")
         .filter(code=normalise_code(code))
         .first()

@@ -8,7 +8,8 @@ administrator), and the checks that read it.
 - A cash offset that names no order is refused above ``offset_without_order``: a larger one
   must name the order it pays for, whose total bounds it.
 - A coupon worth more than ``coupon_face_value`` (its fixed amount off, or a percentage's cap;
-  a percentage without a cap names no amount and is not bounded here) is refused for the role.
+  a percentage without a cap has no upper value and is above any finite limit) waits for a
+  second person's approval, for one customer as for a batch (kehu/loyalty/coupon_approvals.py).
 """
 
 import datetime
@@ -185,34 +186,32 @@ def check_offset_without_order(actor: User, amount: Decimal) -> None:
         )
 
 
-def coupon_face_value(template: CouponTemplate) -> Decimal:
+def coupon_face_value(template: CouponTemplate) -> Decimal | None:
     """What one coupon can take off at most, in yuan, as its template states it: the amount
-    off, or a percentage's cap. A percentage without a cap, a free gift and free shipping name
-    no amount and count as 0 (they scale with a real purchase or give goods, not money)."""
+    off, or a percentage's cap. None for a percentage without a cap: it has no upper value.
+    A free gift and free shipping name no amount and count as 0 (they give goods, not money)."""
     if template.kind in (CouponKind.FIXED, CouponKind.THRESHOLD):
         return template.amount_off or Decimal(0)
     if template.kind == CouponKind.PERCENT:
-        return template.max_discount or Decimal(0)
+        return template.max_discount
     return Decimal(0)
 
 
-def check_coupon_value(actor: User, template: CouponTemplate) -> None:
-    """Staff may issue coupons only up to their role's value limit."""
+def coupon_approval_needed(actor: User, template: CouponTemplate) -> str:
+    """Why a coupon of `template` issued by `actor` needs a second person's approval, or ""."""
     limit = limits_for(actor).coupon_face_value
     if limit is None:
-        return
+        return ""
     value = coupon_face_value(template)
+    if value is None:
+        return _(
+            "“%(name)s” is a percentage without a cap: it has no upper value, and your limit "
+            "is ¥%(limit)s per coupon."
+        ) % {"name": template.name, "limit": to_fen(limit)}
     if value > limit:
-        raise RuleViolation(
-            _(
-                "Coupons worth more than ¥%(limit)s are issued by an administrator: "
-                "“%(name)s” is worth %(value)s."
-            )
-            % {
-                "limit": to_fen(limit),
-                "name": template.name,
-                "value": f"¥{to_fen(value)}",
-            },
-            code="coupon_above_limit",
-            details={"field": "template", "limit": str(limit)},
-        )
+        return _("“%(name)s” is worth ¥%(value)s, above your limit of ¥%(limit)s per coupon.") % {
+            "name": template.name,
+            "value": to_fen(value),
+            "limit": to_fen(limit),
+        }
+    return ""

@@ -1,6 +1,6 @@
-"""The approvals page: points adjustments above their maker's limits, waiting for a second
-person (approve or reject, with a reason), and the requests the user made. Rules live in
-kehu/loyalty/approvals.py."""
+"""The approvals page: points adjustments and coupons above their maker's limits, waiting for
+a second person (approve or reject, with a reason), and the requests the user made. Rules live
+in kehu/loyalty/approvals.py."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -13,6 +13,7 @@ from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed
 from kehu.loyalty.approvals import decide_approval, may_decide, pending_for, visible_approvals
 from kehu.loyalty.forms_members import DecisionForm
+from kehu.loyalty.models import ApprovalKind, ApprovalRequest
 from kehu.web.outcomes import call_service
 
 OWN_REQUESTS_SHOWN = 20
@@ -50,8 +51,17 @@ def decide(request: HttpRequest, approval_id: int, decision: str) -> HttpRespons
         request, decide_approval, user, approval_id, approve=approve, reason=reason
     )
     if outcome.succeeded:
-        messages.success(
-            request,
-            _("Approved: the points were adjusted.") if approve else _("Rejected: nothing moved."),
-        )
+        messages.success(request, decision_message(outcome.value, approve))
     return redirect("loyalty:approvals")
+
+
+def decision_message(approval: ApprovalRequest, approve: bool) -> str:
+    if not approve:
+        if approval.kind == ApprovalKind.POINTS:
+            return _("Rejected: nothing moved.")
+        return _("Rejected: no coupon was issued.")
+    if approval.kind == ApprovalKind.POINTS:
+        return _("Approved: the points were adjusted.")
+    if approval.kind == ApprovalKind.COUPON:
+        return _("Approved: the coupon was issued.")
+    return _("Approved: the coupons are being issued.")

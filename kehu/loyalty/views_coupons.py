@@ -38,6 +38,7 @@ from kehu.loyalty.models import (
     CouponKind,
     CouponStatus,
     CouponTemplate,
+    IssueBatchStatus,
 )
 from kehu.segments.queries import visible_segments
 from kehu.web.outcomes import call_service, redirect_back
@@ -225,10 +226,19 @@ def issue(request: HttpRequest, template_id: int) -> HttpResponse:
     if target is not None:
         outcome = call_service(request, request_issue_batch, user, template.pk, **target, form=form)
         if outcome.succeeded:
-            messages.success(request, _("Issuing has started; the progress is shown below."))
+            messages.success(request, issue_message(outcome.value))
             return redirect(reverse("loyalty:coupon_template", args=[template.pk]) + "#batches")
     context = detail_context(request, user, template, form)
     return render(request, "loyalty/coupons/template_detail.html", context, status=400)
+
+
+def issue_message(batch: CouponIssueBatch) -> str:
+    if batch.status == IssueBatchStatus.AWAITING_APPROVAL:
+        return _(
+            "Above your coupon limit: the coupons await a second person's approval and are "
+            "issued once it is given."
+        )
+    return _("Issuing has started; the progress is shown below.")
 
 
 def issue_target(user: User, form: IssueForm) -> dict[str, Any] | None:

@@ -50,8 +50,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if members_url and (user.policy.can_serve_members or user.policy.can_manage_loyalty):
         items.append(NavItem(pgettext("loyalty", "Members"), members_url, "loyalty"))
     approvals_url = optional_url("loyalty:approvals")
-    if approvals_url and user.policy.can_adjust_points:
-        items.append(NavItem(_("Points approvals"), approvals_url, "approvals"))
+    if approvals_url and (user.policy.can_adjust_points or user.policy.can_manage_loyalty):
+        items.append(NavItem(_("Approvals"), approvals_url, "approvals"))
     import_url = optional_url("imports:start")
     if import_url and user.policy.can_import:
         items.append(NavItem(_("Import"), import_url, "import"))

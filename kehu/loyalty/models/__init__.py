@@ -1,7 +1,12 @@
 """The loyalty programme's records, one module per part: members and tiers, the points ledger,
 coupons, referrals and group deals."""
 
-from kehu.loyalty.models.approvals import ApprovalRequest, ApprovalStatus, StaffLimit
+from kehu.loyalty.models.approvals import (
+    ApprovalKind,
+    ApprovalRequest,
+    ApprovalStatus,
+    StaffLimit,
+)
 from kehu.loyalty.models.coupons import (
     Coupon,
     CouponIssueBatch,
@@ -34,6 +39,7 @@ from kehu.loyalty.models.points import (
 from kehu.loyalty.models.referrals import Referral, ReferralStatus
 
 __all__ = [
+    "ApprovalKind",
     "ApprovalRequest",
     "ApprovalStatus",
     "Coupon",

@@ -11,7 +11,7 @@ from kehu.accounts.roles import Role
 class StaffLimit(models.Model):
     """What one person of a role may do alone; an empty limit is no limit. Points beyond the
     adjustment limits wait for a second person's approval; a cash offset without an order is
-    refused above its limit; a coupon worth more than the coupon limit is refused."""
+    refused above its limit; a coupon worth more than the coupon limit waits for approval too."""
 
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, unique=True)
     points_per_adjustment = models.PositiveIntegerField(
@@ -58,17 +58,54 @@ class ApprovalStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-class ApprovalRequest(models.Model):
-    """A points adjustment above the requester's limits, waiting for a second person. Nothing
-    moves in the ledger until it is approved; the approval writes the entry (``entry``)."""
+class ApprovalKind(models.TextChoices):
+    POINTS = "points", _("Points adjustment")
+    COUPON = "coupon", _("Coupon for a customer")
+    COUPON_BATCH = "coupon_batch", _("Coupons for a list or segment")
 
+
+class ApprovalRequest(models.Model):
+    """Something above the requester's limits, waiting for a second person: a points
+    adjustment (nothing moves in the ledger until it is approved; the approval writes
+    ``entry``), a coupon for one customer (the approval issues ``coupon``), or an issue batch
+    (``batch`` waits unstarted; the approval starts it)."""
+
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=ApprovalKind.choices, default=ApprovalKind.POINTS
+    )
     membership = models.ForeignKey(
         "loyalty.Membership",
         verbose_name=_("membership"),
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="approval_requests",
     )
-    points = models.IntegerField(_("points"))
+    points = models.IntegerField(_("points"), null=True, blank=True)
+    coupon_template = models.ForeignKey(
+        "loyalty.CouponTemplate",
+        verbose_name=_("coupon template"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approval_requests",
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    batch = models.OneToOneField(
+        "loyalty.CouponIssueBatch",
+        verbose_name=_("issue batch"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approval",
+    )
     reason = models.CharField(_("reason"), max_length=300)
     status = models.CharField(
         _("status"), max_length=10, choices=ApprovalStatus.choices, default="pending"
@@ -99,6 +136,14 @@ class ApprovalRequest(models.Model):
         blank=True,
         related_name="approval",
     )
+    coupon = models.OneToOneField(
+        "loyalty.Coupon",
+        verbose_name=_("coupon issued"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approval",
+    )
 
     class Meta:
         verbose_name = _("approval request")
@@ -107,11 +152,22 @@ class ApprovalRequest(models.Model):
         indexes = [models.Index(fields=["status", "requested_at"])]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(status="approved") | models.Q(entry__isnull=False),
-                name="approval_approved_has_entry",
+                condition=~models.Q(status="approved")
+                | models.Q(kind="points", entry__isnull=False)
+                | models.Q(kind="coupon", coupon__isnull=False)
+                | models.Q(kind="coupon_batch"),
+                name="approval_approved_has_result",
             ),
-            models.CheckConstraint(condition=~models.Q(points=0), name="approval_points_not_zero"),
+            models.CheckConstraint(
+                condition=models.Q(kind="points", membership__isnull=False, points__isnull=False)
+                & ~models.Q(points=0)
+                | models.Q(kind="coupon", coupon_template__isnull=False, customer__isnull=False)
+                | models.Q(kind="coupon_batch", coupon_template__isnull=False, batch__isnull=False),
+                name="approval_kind_has_its_fields",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.membership_id} {self.points:+d} ({self.status})"
+        if self.kind == ApprovalKind.POINTS:
+            return f"{self.membership_id} {self.points:+d} ({self.status})"
+        return f"{self.kind} {self.coupon_template_id} ({self.status})"

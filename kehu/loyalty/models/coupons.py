@@ -99,6 +99,8 @@ class IssueBatchStatus(models.TextChoices):
     RUNNING = "running", pgettext_lazy("batch status", "Running")
     DONE = "done", pgettext_lazy("batch status", "Done")
     FAILED = "failed", pgettext_lazy("batch status", "Failed")
+    AWAITING_APPROVAL = "awaiting", pgettext_lazy("batch status", "Waiting for approval")
+    REJECTED = "rejected", pgettext_lazy("batch status", "Rejected")
 
 
 class CouponIssueBatch(models.Model):
@@ -190,6 +192,15 @@ class Coupon(models.Model):
         _("redemption idempotency key"), max_length=120, unique=True, null=True, blank=True
     )
     voided_reason = models.CharField(_("void reason"), max_length=200, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The second person who approved a coupon above its issuer's limit."),
+    )
 
     class Meta:
         verbose_name = _("coupon")

@@ -252,7 +252,14 @@ def holder(sales):
 
 @pytest.fixture
 def coupon(marketer, holder):
-    template = make_template(marketer, kind="percent", amount_off=None, percent_off=Decimal("15"))
+    # capped within marketing's coupon limit: an uncapped one would wait for approval
+    template = make_template(
+        marketer,
+        kind="percent",
+        amount_off=None,
+        percent_off=Decimal("15"),
+        max_discount=Decimal("100.00"),
+    )
     return issue_coupon(marketer, template, holder.pk)
 
 

@@ -34,7 +34,14 @@ def holder(sales):
 
 @pytest.fixture
 def template(marketer):
-    return make_template(marketer, kind="percent", amount_off=None, percent_off=Decimal("10"))
+    # capped within marketing's coupon limit: an uncapped one would wait for approval
+    return make_template(
+        marketer,
+        kind="percent",
+        amount_off=None,
+        percent_off=Decimal("10"),
+        max_discount=Decimal("100.00"),
+    )
 
 
 @pytest.fixture
@@ -116,7 +123,10 @@ def test_issue_is_201_then_200_with_the_same_key(marketer, template, holder):
     again = api.post(f"/coupon-templates/{template.pk}/coupons", body)
     assert again.status_code == 200
     assert again.json()["code"] == first.json()["code"]
-    assert first.json()["status"] == "issued" and first.json()["description"] == "10% off"
+    assert (
+        first.json()["status"] == "issued"
+        and first.json()["description"] == "10% off, at most ¥100"
+    )
     assert Coupon.objects.count() == 1
 
 
