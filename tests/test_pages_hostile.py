@@ -85,6 +85,19 @@ def test_an_export_refuses_a_filter_number_beyond_64_bits_and_says_which(client,
             assert "王芳" not in response.content.decode()
 
 
+def test_an_export_searches_a_long_number_as_text(client, admin_user):
+    # given a customer whose member number is a long run of digits (a card's barcode)
+    make_customer(name="王芳", member_number="123456789012345678901234")
+    client.force_login(admin_user)
+
+    # when the export searches for it
+    response = client.get("/data/export/customers/?q=123456789012345678901234")
+
+    # then the search is a search, not a number out of range
+    assert response.status_code == 200
+    assert "王芳" in body_of(response).decode("utf-8-sig")
+
+
 def test_the_export_command_refuses_a_filter_number_beyond_64_bits(admin_user, tmp_path):
     output = tmp_path / "customers.csv"
     with pytest.raises(CommandError, match="--owner is not a number"):

@@ -94,17 +94,20 @@ class CustomerFilters:
 
 
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+# The filters of lists and exports that hold a record's id (a search term may be a long number).
+ID_FILTERS = ("owner", "tag", "store", "segment", "tier")
 
 
 def numbers_out_of_range(params: Mapping[str, str]) -> list[str]:
-    """Names of the parameters holding a whole number no database can store (beyond 64 bits).
+    """Names of the id filters holding a whole number no database can store (beyond 64 bits).
 
     Lists drop such a filter like any malformed one; an export refuses it instead, so that it
     never holds more rows than the user filtered for."""
     return [
         name
-        for name, value in params.items()
-        if WHOLE_NUMBER.fullmatch(value.strip()) and not -INT64_MAX <= int(value) <= INT64_MAX
+        for name in ID_FILTERS
+        if WHOLE_NUMBER.fullmatch(text := params.get(name, "").strip())
+        and not -INT64_MAX <= int(text) <= INT64_MAX
     ]
 
 
