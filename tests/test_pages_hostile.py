@@ -105,6 +105,25 @@ def test_the_export_command_refuses_a_filter_number_beyond_64_bits(admin_user, t
     assert not output.exists()
 
 
+WARNED_URLS = {
+    "/customers/": "owner",
+    "/customers/pool/": "tag",
+    "/loyalty/": "tier",
+    "/segments/churn/": "segment",
+}
+
+
+@pytest.mark.parametrize("url", WARNED_URLS)
+def test_a_list_says_which_filter_beyond_64_bits_it_did_not_apply(client, admin_user, url):
+    client.force_login(admin_user)
+    parameter = WARNED_URLS[url]
+
+    response = client.get(f"{url}?{parameter}={2**70}", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert f"The filter “{parameter}” is not a number kehu can store" in response.content.decode()
+
+
 def test_xlsx_export_with_a_control_character_in_a_stored_tag(client, admin_user):
     # given a tag stored with a control character before names were cleaned
     customer = make_customer(name="王芳")

@@ -44,6 +44,7 @@ from kehu.customers.queries import (
     mask_contacts,
     may_edit,
     may_log_interaction,
+    numbers_out_of_range,
     owned_count,
     search_customers,
     staff_assignable_by,
@@ -67,6 +68,17 @@ from kehu.web.outcomes import call_service, redirect_back
 PAGE_SIZE = 25
 
 
+def warn_of_ignored_filters(request: HttpRequest) -> None:
+    """A list drops an id filter no database can hold (beyond 64 bits); say so, rather than show
+    the unfiltered rows as if they were the filtered ones."""
+    for name in numbers_out_of_range(request.GET):
+        messages.warning(
+            request,
+            _("The filter “%(name)s” is not a number kehu can store, so it was not applied.")
+            % {"name": name},
+        )
+
+
 def paginate(request: HttpRequest, items: Any) -> Page:
     return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -82,6 +94,7 @@ def owner_choices(user: User) -> list[User]:
 def customer_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     filters = CustomerFilters.from_params(request.GET)
+    warn_of_ignored_filters(request)
     page = paginate(request, search_customers(user, filters))
     customers = list(page.object_list)
     mask_contacts(user, customers)
@@ -262,6 +275,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def pool(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     filters = replace(CustomerFilters.from_params(request.GET), in_pool=True)
+    warn_of_ignored_filters(request)
     page = paginate(request, search_customers(user, filters))
     customers = list(page.object_list)
     mask_contacts(user, customers)

@@ -22,6 +22,7 @@ from kehu.accounts.models import User
 from kehu.commerce.queries import stores_of, works_at
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, mask_contacts
+from kehu.customers.views import warn_of_ignored_filters
 from kehu.imports.views import export_response, require_export_rights
 from kehu.loyalty.adjustments import Adjustment, adjust_points
 from kehu.loyalty.approvals import visible_approvals
@@ -93,6 +94,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     require_reader(user)
     filters = MemberFilters.from_params(request.GET)
+    warn_of_ignored_filters(request)
     page = paginate(request, search_members(user, filters))
     members = list(page.object_list)
     mask_contacts(user, [member.customer for member in members])

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Store
+from kehu.customers.views import warn_of_ignored_filters
 from kehu.engagement.models import FollowUpSource
 from kehu.engagement.services import MAX_FOLLOW_UPS_AT_ONCE, FollowUpPlan, plan_follow_ups
 from kehu.imports.views import export_response, require_export_rights
@@ -51,6 +52,7 @@ def churn(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     require_segment_rights(user)
     filters = ChurnFilters.from_params(request.GET)
+    warn_of_ignored_filters(request)
     page = paginate(request, churn_list(user, filters))
     rows = describe_churn_rows(page.object_list)
     context = {
