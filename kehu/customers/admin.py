@@ -34,6 +34,6 @@ class CustomAttributeAdmin(admin.ModelAdmin):
 
 @admin.register(CustomerMerge)
 class CustomerMergeAdmin(admin.ModelAdmin):
-    list_display = ("kept", "merged_customer_id", "merged_by", "merged_at")
+    list_display = ("kept", "merged_customer_id", "merged_into_id", "merged_by", "merged_at")
     readonly_fields = ("kept", "merged_customer_id", "merged_snapshot", "moved_counts", "merged_by")
     raw_id_fields = ("kept",)

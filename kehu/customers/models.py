@@ -182,6 +182,9 @@ class CustomerMerge(models.Model):
         Customer, verbose_name=_("kept customer"), on_delete=models.CASCADE, related_name="merges"
     )
     merged_customer_id = models.BigIntegerField(_("merged customer id"))
+    # `kept` follows the records when the kept customer is itself merged later (A → B, then
+    # B → C: A's record moves to C); this says which customer A was merged into at the time.
+    merged_into_id = models.BigIntegerField(_("merged into customer id"), null=True)
     merged_snapshot = models.JSONField(_("merged record"))
     moved_counts = models.JSONField(_("moved records"), default=dict)
     merged_by = models.ForeignKey(
@@ -199,7 +202,7 @@ class CustomerMerge(models.Model):
         ordering = ["-merged_at"]
 
     def __str__(self) -> str:
-        return f"{self.merged_customer_id} → {self.kept_id}"
+        return f"{self.merged_customer_id} → {self.merged_into_id or self.kept_id}"
 
 
 class OwnershipAction(models.TextChoices):

@@ -220,8 +220,9 @@ FILLABLE_ON_MERGE = (
 
 
 def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
-    """Fold one customer into another: orders, interactions, call-backs, tags, history and the
-    loyalty records (membership, points, coupons, referrals, group deals) move over."""
+    """Fold one customer into another: orders, interactions, call-backs, tags, history (ownership,
+    lifecycle stages, churn levels, earlier merges into it) and the loyalty records (membership,
+    points, coupons, referrals, group deals) move over."""
     if kept_id == merged_id:
         raise RuleViolation(_("A customer cannot be merged into itself."), code="merge_self")
     kept = get_visible_customer(actor, kept_id)
@@ -239,6 +240,7 @@ def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
         moved["static_segments"] = move_static_segment_memberships(merged, kept)
         fill_blank_fields(kept, merged)
         kept.tags.add(*merged.tags.all())
+        moved["merges"] = merged.merges.update(kept=kept)
         merged.delete()
         for segment in static_lists:
             update_count(segment)
@@ -246,6 +248,7 @@ def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
         transaction.on_commit(lambda: refresh_customer_metrics_task.enqueue(kept.pk))
         return CustomerMerge.objects.create(
             kept=kept,
+            merged_into_id=kept.pk,
             merged_customer_id=merged_id,
             merged_snapshot=snapshot,
             moved_counts=moved,
@@ -260,6 +263,9 @@ def move_related_records(source: Customer, target: Customer) -> dict[str, int]:
         "follow_ups": move_follow_ups(source, target),
         "ownership_changes": source.ownership_changes.update(customer=target),
         "tags": source.tags.count(),
+        # The merged customer's history is part of the kept customer's story from now on.
+        "lifecycle_changes": source.lifecycle_changes.update(customer=target),
+        "churn_level_changes": source.churn_level_changes.update(customer=target),
     }
 
 

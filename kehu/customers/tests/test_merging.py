@@ -7,8 +7,10 @@ import pytest
 from django.utils import timezone
 
 from kehu.commerce.models import Order
+from kehu.customers.models import CustomerMerge
 from kehu.customers.services import merge_customers
 from kehu.engagement.models import FollowUp
+from kehu.segments.models import ChurnLevelChange, LifecycleChange
 from tests.fixtures.records import make_customer
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +43,9 @@ def test_a_merge_without_loyalty_records_counts_what_it_always_did(sales, channe
         "follow_ups": 0,
         "ownership_changes": 0,
         "tags": 0,
+        "lifecycle_changes": 0,
+        "churn_level_changes": 0,
+        "merges": 0,
         "static_segments": 0,
     }
     assert Order.objects.get().customer_id == kept.pk
@@ -91,3 +96,45 @@ def test_places_on_static_lists_pass_to_the_kept_customer(sales, marketer):
         "VIP 名单": 1,
         "高消费": 1,
     }  # a dynamic one waits for its refresh
+
+
+def test_a_chain_of_merges_keeps_every_merge_record(sales):
+    # given A merged into B
+    a, b, c = (make_customer(sales, name="王芳") for _ in range(3))
+    first = merge_customers(sales, b.pk, a.pk)
+
+    # when B is merged into C
+    second = merge_customers(sales, c.pk, b.pk)
+
+    # then both records stand, follow the data to C, and say what each was merged into
+    records = {
+        merge.merged_customer_id: (merge.kept_id, merge.merged_into_id)
+        for merge in CustomerMerge.objects.all()
+    }
+    assert records == {a.pk: (c.pk, b.pk), b.pk: (c.pk, c.pk)}
+    assert second.moved_counts["merges"] == 1
+    assert first.pk in set(CustomerMerge.objects.values_list("pk", flat=True))
+
+
+def test_lifecycle_and_churn_level_history_move_to_the_kept_customer(sales):
+    # given a merged customer with a lifecycle and a churn-level history
+    kept, merged = make_customer(sales, name="王芳"), make_customer(sales, name="王芳")
+    LifecycleChange.objects.create(
+        customer=merged, previous_stage="new", stage="active", changed_on=date(2026, 10, 1)
+    )
+    ChurnLevelChange.objects.create(
+        customer=merged, previous_level="", level="warning", risk=80, changed_on=date(2026, 11, 1)
+    )
+
+    # when it is merged
+    record = merge_customers(sales, kept.pk, merged.pk)
+
+    # then its history is the kept customer's now, nothing deleted
+    assert list(LifecycleChange.objects.values_list("customer_id", "stage")) == [
+        (kept.pk, "active")
+    ]
+    assert list(ChurnLevelChange.objects.values_list("customer_id", "level")) == [
+        (kept.pk, "warning")
+    ]
+    assert record.moved_counts["lifecycle_changes"] == 1
+    assert record.moved_counts["churn_level_changes"] == 1
