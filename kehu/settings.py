@@ -159,6 +159,9 @@ TASKS = {
         )
     }
 }
+# Times of the periodic jobs other than kehu/core/schedule.py's table, e.g.
+# KEHU_SCHEDULE="refresh_segmentation=01:30,close_due_group_deals=5m" (HH:MM in TIME_ZONE, daily).
+SCHEDULE_OVERRIDES = os.environ.get("KEHU_SCHEDULE", "")
 
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
