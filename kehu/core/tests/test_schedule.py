@@ -256,11 +256,26 @@ def test_schedulers_in_parallel_threads_enqueue_each_job_once():
     assert all(count == 1 for count in Counter(recorder.names).values())
 
 
-CHILD_PROGRAM = (
-    "import json, sys, django; django.setup(); "
-    "from kehu.core.tests.test_schedule import child_scheduler; "
-    "print(json.dumps(child_scheduler(sys.argv[1])))"
-)
+CHILD_PROCESSES = 3  # each process starts Django: kept few so the test stays quick
+# A child migrates the file database, or (once every child of its round has started Django,
+# counted by files in a folder) runs one scheduler at the given moment.
+CHILD_PROGRAM = """
+import json, os, sys, time, django
+django.setup()
+from datetime import datetime
+from django.core.management import call_command
+from kehu.core.schedule import enqueue_due_jobs
+if sys.argv[1] == "migrate":
+    call_command("migrate", "core", verbosity=0)  # the scheduler's table is all it needs
+    print("[]")
+else:
+    moment, round_folder, children = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    open(os.path.join(round_folder, str(os.getpid())), "w").close()
+    deadline = time.monotonic() + 120
+    while len(os.listdir(round_folder)) < children and time.monotonic() < deadline:
+        time.sleep(0.01)
+    print(json.dumps(enqueue_due_jobs(datetime.fromisoformat(moment), lambda task: None)))
+"""
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the PostgreSQL test above runs this")
@@ -271,8 +286,8 @@ def test_schedulers_in_parallel_processes_enqueue_each_job_once():
         environment.pop("KEHU_SCHEDULE", None)
         environment["DJANGO_SETTINGS_MODULE"] = "kehu.settings"
 
-        def start(mode: str) -> subprocess.Popen[str]:
-            command = [sys.executable, "-c", CHILD_PROGRAM, mode]
+        def start(*arguments: str) -> subprocess.Popen[str]:
+            command = [sys.executable, "-c", CHILD_PROGRAM, *arguments]
             return subprocess.Popen(
                 command, env=environment, cwd=ROOT, stdout=subprocess.PIPE, text=True
             )
@@ -283,19 +298,16 @@ def test_schedulers_in_parallel_processes_enqueue_each_job_once():
             return json.loads(out.strip().splitlines()[-1])
 
         assert outcome(start("migrate")) == []
-        children = [start("run") for _ in range(SCHEDULERS)]
-        enqueued = Counter(name for child in children for name in outcome(child))
+
+        def scheduler_round(children: int) -> list[subprocess.Popen[str]]:
+            folder = tempfile.mkdtemp(dir=var_dir)
+            return [start(MORNING.isoformat(), folder, str(children)) for _ in range(children)]
+
+        in_parallel = scheduler_round(CHILD_PROCESSES)
+        enqueued = Counter(name for child in in_parallel for name in outcome(child))
         assert enqueued == Counter(EVERY_JOB)
-        assert outcome(start("run")) == []  # a restarted scheduler: nothing runs again
-
-
-def child_scheduler(mode: str) -> list[str]:
-    """In a child process on the file database: migrate it, or run one scheduler at MORNING."""
-    if mode == "migrate":
-        call_command("migrate", verbosity=0)
-        return []
-    connection.ensure_connection()
-    return enqueue_due_jobs(MORNING, Recorder())
+        (restarted,) = scheduler_round(1)
+        assert outcome(restarted) == []  # a new process: nothing that ran runs again
 
 
 # --- the real command and the read side --------------------------------------------------------
