@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
@@ -383,6 +383,12 @@ def test_the_list_option_prints_each_job(capsys, monkeypatch):
     segmentation = next(line for line in lines if line.startswith("refresh_segmentation"))
     assert "daily at 02:00" in segmentation
     assert "last 2026-12-07 10:05" in segmentation and "next 2026-12-08 02:00" in segmentation
+
+
+def test_the_command_refuses_a_bad_schedule_with_a_message(settings):
+    settings.SCHEDULE_OVERRIDES = "refresh_segmentation=nightly"
+    with pytest.raises(CommandError, match="'refresh_segmentation=nightly' is not job=HH:MM"):
+        call_command("scheduler", "--once")
 
 
 @pytest.mark.django_db

@@ -5,7 +5,8 @@ ran, and two schedulers running at once enqueue each job once."""
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -23,6 +24,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        try:
+            self.run(options)
+        except ImproperlyConfigured as error:  # a bad KEHU_SCHEDULE: say so, without a traceback
+            raise CommandError(str(error)) from error
+
+    def run(self, options):
         if options["list"]:
             self.list_jobs()
             return
