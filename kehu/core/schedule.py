@@ -191,7 +191,9 @@ def claim_job(
     name: str, expected_next_run_at: datetime, next_run_at: datetime, now: datetime
 ) -> bool:
     """Move the job's next run from `expected_next_run_at` on to `next_run_at`, if no other
-    scheduler moved it first (a compare-and-set: one UPDATE, atomic on SQLite and PostgreSQL)."""
+    scheduler moved it first (a compare-and-set: one UPDATE, atomic on SQLite and PostgreSQL).
+    The claim comes before the enqueue: a scheduler killed between the two loses that one run
+    (the next slot runs the job), where enqueueing first could run it twice."""
     return (
         ScheduledJob.objects.filter(name=name, next_run_at=expected_next_run_at).update(
             next_run_at=next_run_at,
