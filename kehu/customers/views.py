@@ -118,8 +118,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_visible_customer(user, pk)
     mask_contacts(user, [customer])
     context = detail_context(user, customer)
-    context["panels"], panel_context = customer_panels(request, customer, context)
-    return render(request, "customers/detail.html", {**context, **panel_context})
+    panels, panel_context = customer_panels(request, customer, [*context, "panels"])
+    return render(request, "customers/detail.html", {**context, **panel_context, "panels": panels})
 
 
 def detail_context(user: User, customer: Customer) -> dict[str, Any]:
