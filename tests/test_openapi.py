@@ -1,15 +1,24 @@
 """The published OpenAPI document describes every operation with its own request and answer
-schemas: no two schema classes share a component name (ninja would silently keep only one)."""
+schemas: no two schema classes share a component name (ninja would silently keep only one); the
+committed docs/openapi.json is the document served."""
 
+import json
 import types
 import typing
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+from django.test import Client
+from django.utils import translation
 from pydantic import BaseModel
 
 from kehu.api import api
+from kehu.core.management.commands.api_schema import current_schema_text
+
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
 
 
 def annotation_models(annotation: Any) -> Iterator[type[BaseModel]]:
@@ -79,3 +88,35 @@ def test_order_and_redemption_bodies_are_documented_with_their_own_fields():
     assert "lines" in body_of("/api/orders", "post")["properties"]
     assert "cash_amount" in body_of("/api/members/{customer_id}/redeem", "post")["properties"]
     assert "order_id" in body_of("/api/coupons/{code}/redeem", "post")["properties"]
+
+
+def test_served_schema_matches_the_committed_file(db):
+    committed = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    with translation.override("en"):
+        served = Client(headers={"accept-language": "en"}).get("/api/openapi.json").json()
+    assert served == committed
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == current_schema_text()
+
+
+def test_schema_documents_bearer_and_session_auth(db):
+    schema = json.loads(current_schema_text())
+    assert schema["info"]["title"] == "kehu API"
+    assert set(schema["components"]["securitySchemes"]) == {
+        "BearerTokenAuth",
+        "BrowserSessionAuth",
+    }
+    assert schema["paths"]["/api/orders"]["post"]["operationId"] == "post_order"
+
+
+def test_schema_check_command_fails_on_a_stale_file(tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    stale = tmp_path / "openapi.json"
+    stale.write_text("{}\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="out of date"):
+        call_command("api_schema", "--check", str(stale), stdout=StringIO())
+    call_command("api_schema", "--output", str(stale), stdout=StringIO())
+    call_command("api_schema", "--check", str(stale), stdout=StringIO())
+    assert stale.read_text(encoding="utf-8").endswith("}\n")

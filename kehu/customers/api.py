@@ -16,6 +16,7 @@ from kehu.accounts.api import caller
 from kehu.accounts.models import User
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, UserRef
 from kehu.customers import pool, services
+from kehu.customers.creation import CreationExtraRefused, create_with_extras
 from kehu.customers.models import (
     Customer,
     CustomerStatus,
@@ -30,7 +31,6 @@ from kehu.customers.queries import (
     search_customers,
     tags_with_counts,
 )
-from kehu.loyalty.referrals import ReferralCodeRefused, with_referral
 
 router = Router()
 
@@ -302,17 +302,17 @@ def add_customer(request: HttpRequest, payload: CustomerCreateIn) -> Status[Any]
         allow_duplicate=payload.allow_duplicate,
     )
     try:
-        customer, _referral = with_referral(
-            user, payload.referral_code, create, lambda customer: customer.pk
+        customer, _notes = create_with_extras(
+            user, {"referral_code": payload.referral_code}, create
         )
-    except ReferralCodeRefused as refusal:
+    except CreationExtraRefused as refusal:
         return Status(422, code_refused(refusal))
     return Status(201, customer_as_seen_by(user, customer.pk))
 
 
-def code_refused(refusal: ReferralCodeRefused) -> dict[str, Any]:
-    """The refused referral code as a field error, its code naming the rule."""
-    field = {"path": ["body", "referral_code"], "message": refusal.message}
+def code_refused(refusal: CreationExtraRefused) -> dict[str, Any]:
+    """The refused extra (the referral code) as a field error, its code naming the rule."""
+    field = {"path": ["body", refusal.details["field"]], "message": refusal.message}
     return {"error": {"code": refusal.code, "message": refusal.message, "fields": [field]}}
 
 

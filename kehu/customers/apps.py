@@ -5,3 +5,18 @@ from django.utils.translation import gettext_lazy as _
 class CustomersConfig(AppConfig):
     name = "kehu.customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from kehu.customers.merging import register_merge_handler
+        from kehu.customers.services import move_customer_records
+
+        register_merge_handler(
+            "customers",
+            move_customer_records,
+            moves=[
+                "customers.OwnershipChange.customer",
+                "customers.CustomerMerge.kept",
+                # Until the commerce app registers a merge handler of its own.
+                "commerce.Order.customer",
+            ],
+        )

@@ -12,14 +12,10 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.customers.merging import merge_snapshots, run_merge_handlers
 from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, OwnershipChange, Tag
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
 from kehu.customers.validation import clean_customer_fields, clean_one_line
-from kehu.engagement.models import FollowUpStatus
-from kehu.loyalty.merging import membership_snapshot, merge_loyalty
-from kehu.segments.models import Segment, SegmentKind, SegmentMember
-from kehu.segments.services import update_count
-from kehu.segments.tasks import refresh_customer_metrics_task
 
 
 @dataclass(frozen=True)
@@ -220,9 +216,10 @@ FILLABLE_ON_MERGE = (
 
 
 def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
-    """Fold one customer into another: orders, interactions, call-backs, tags, history (ownership,
-    lifecycle stages, churn levels, earlier merges into it) and the loyalty records (membership,
-    points, coupons, referrals, group deals) move over."""
+    """Fold one customer into another: the merged customer's orders, ownership history, tags and
+    earlier merges into it move over, and so does what the other apps keep of it (their merge
+    handlers, see `kehu.customers.merging`: interactions, call-backs, lifecycle and churn-level
+    history, static lists, the loyalty records)."""
     if kept_id == merged_id:
         raise RuleViolation(_("A customer cannot be merged into itself."), code="merge_self")
     kept = get_visible_customer(actor, kept_id)
@@ -230,22 +227,12 @@ def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
     if not (may_edit(actor, kept) and may_edit(actor, merged)):
         raise NotAllowed(_("You may not edit both customers."), code="not_allowed")
     with transaction.atomic():
-        snapshot = snapshot_of(merged)
-        membership = membership_snapshot(merged)
-        if membership is not None:
-            snapshot["membership"] = membership
-        moved = move_related_records(merged, kept)
-        moved.update(merge_loyalty(kept, merged, actor))
-        static_lists = static_segments_of(merged)
-        moved["static_segments"] = move_static_segment_memberships(merged, kept)
+        snapshot = {**snapshot_of(merged), **merge_snapshots(merged)}
+        moved = run_merge_handlers(kept, merged, actor)
         fill_blank_fields(kept, merged)
         kept.tags.add(*merged.tags.all())
-        moved["merges"] = merged.merges.update(kept=kept)
         merged.delete()
-        for segment in static_lists:
-            update_count(segment)
         kept.save()
-        transaction.on_commit(lambda: refresh_customer_metrics_task.enqueue(kept.pk))
         return CustomerMerge.objects.create(
             kept=kept,
             merged_into_id=kept.pk,
@@ -256,43 +243,16 @@ def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
         )
 
 
-def move_related_records(source: Customer, target: Customer) -> dict[str, int]:
+def move_customer_records(kept: Customer, merged: Customer, actor: User | None) -> dict[str, int]:
+    """The customers app's own merge handler (registered first, so it runs first). Orders are
+    moved here until the commerce app registers a handler of its own."""
     return {
-        "orders": source.orders.update(customer=target),
-        "interactions": source.interactions.update(customer=target),
-        "follow_ups": move_follow_ups(source, target),
-        "ownership_changes": source.ownership_changes.update(customer=target),
-        "tags": source.tags.count(),
-        # The merged customer's history is part of the kept customer's story from now on.
-        "lifecycle_changes": source.lifecycle_changes.update(customer=target),
-        "churn_level_changes": source.churn_level_changes.update(customer=target),
+        "orders": merged.orders.update(customer=kept),
+        "ownership_changes": merged.ownership_changes.update(customer=kept),
+        "tags": merged.tags.count(),
+        # Earlier merges into the merged customer follow the data to the kept customer.
+        "merges": merged.merges.update(kept=kept),
     }
-
-
-def move_follow_ups(source: Customer, target: Customer) -> int:
-    """Planned call-backs move with the interactions. One open call-back per source is allowed:
-    where both customers have one, the merged customer's is cancelled and the kept plan stands."""
-    kept_sources = target.follow_ups.filter(status=FollowUpStatus.OPEN).values("source")
-    source.follow_ups.filter(status=FollowUpStatus.OPEN, source__in=kept_sources).update(
-        status=FollowUpStatus.CANCELLED, closed_at=timezone.now()
-    )
-    return source.follow_ups.update(customer=target)
-
-
-def static_segments_of(customer: Customer) -> list[Segment]:
-    return list(Segment.objects.filter(kind=SegmentKind.STATIC, members__customer=customer))
-
-
-def move_static_segment_memberships(source: Customer, target: Customer) -> int:
-    """The merged customer's places on static lists pass to the kept customer (where the kept
-    one is not on the list already); dynamic segments find the kept customer at their next
-    refresh."""
-    already = SegmentMember.objects.filter(customer=target).values("segment_id")
-    return (
-        SegmentMember.objects.filter(customer=source, segment__kind=SegmentKind.STATIC)
-        .exclude(segment_id__in=already)
-        .update(customer=target)
-    )
 
 
 def fill_blank_fields(kept: Customer, merged: Customer) -> None:

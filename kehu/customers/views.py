@@ -13,13 +13,13 @@ from django.db.models import Count, Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import PoolPolicy, User
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Store
+from kehu.customers.creation import create_with_extras
 from kehu.customers.forms import (
     SERVICE_TO_FORM_FIELDS,
     CustomerForm,
@@ -37,6 +37,7 @@ from kehu.customers.models import (
     SourceChannel,
     Tag,
 )
+from kehu.customers.panels import customer_panels
 from kehu.customers.pool import claim_customer, release_customer, transfer_customer
 from kehu.customers.queries import (
     CustomerFilters,
@@ -58,11 +59,6 @@ from kehu.customers.services import (
     tag_customer,
     update_customer,
 )
-from kehu.engagement.forms import FollowUpPlanForm, InteractionForm
-from kehu.engagement.queries import open_follow_ups_of
-from kehu.loyalty.referrals import with_referral
-from kehu.segments.explain import explain_metrics
-from kehu.segments.prediction_queries import prediction_panel, stored_scores
 from kehu.web.outcomes import call_service, redirect_back
 
 PAGE_SIZE = 25
@@ -121,11 +117,14 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     customer = get_visible_customer(user, pk)
     mask_contacts(user, [customer])
-    return render(request, "customers/detail.html", detail_context(user, customer))
+    context = detail_context(user, customer)
+    panels, panel_context = customer_panels(request, customer, [*context, "panels"])
+    return render(request, "customers/detail.html", {**context, **panel_context, "panels": panels})
 
 
 def detail_context(user: User, customer: Customer) -> dict[str, Any]:
-    """Everything the customer page (客户360) shows, in a fixed number of queries."""
+    """What the customer page (客户360) shows of the customer itself, in a fixed number of
+    queries; the other apps' panels come from `kehu.customers.panels`."""
     orders = customer.orders.select_related("channel", "store").prefetch_related("lines")
     totals = customer.orders.aggregate(
         count=Count("pk"),
@@ -134,17 +133,9 @@ def detail_context(user: User, customer: Customer) -> dict[str, Any]:
         last=Max("ordered_at"),
     )
     can_transfer = user.policy.can_transfer
-    today = timezone.localdate()
-    metrics, prediction = stored_scores(customer)
-    can_log = may_log_interaction(user, customer)
     return {
         "customer": customer,
-        "metrics": metrics,
-        "metric_reasons": explain_metrics(metrics, today) if metrics else [],
-        "prediction_panel": prediction_panel(prediction),
         "has_orders": totals["count"] > 0,
-        "open_follow_ups": open_follow_ups_of(customer, today),
-        "follow_up_form": FollowUpPlanForm() if can_log else None,
         "tags": list(customer.tags.all()),
         "attributes": attribute_values(customer),
         "ownership_changes": customer.ownership_changes.select_related(
@@ -152,13 +143,11 @@ def detail_context(user: User, customer: Customer) -> dict[str, Any]:
         )[:20],
         "orders": orders.order_by("-ordered_at")[:20],
         "totals": totals,
-        "interactions": customer.interactions.select_related("staff")[:50],
         "can_edit": may_edit(user, customer),
-        "can_log": can_log,
+        "can_log": may_log_interaction(user, customer),
         "can_claim": customer.is_in_pool and user.policy.can_claim,
         "can_release": not customer.is_in_pool and (customer.owner_id == user.pk or can_transfer),
         "can_transfer": can_transfer,
-        "log_form": InteractionForm(),
         "tags_form": TagsForm(initial={"tags": ", ".join(tag.name for tag in customer.tags.all())}),
         "release_form": ReleaseForm(),
         "transfer_form": TransferForm(staff=staff_assignable_by(user)) if can_transfer else None,
@@ -218,30 +207,21 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         tag_names=split_names(form.cleaned_data["tags"]),
         allow_duplicate=form.cleaned_data["allow_duplicate"],
     )
-    code = form.cleaned_data["referral_code"]
     outcome = call_service(
         request,
-        with_referral,
+        create_with_extras,
         user,
-        code,
+        {"referral_code": form.cleaned_data["referral_code"]},
         create,
-        lambda customer: customer.pk,
         form=form,
         field_names=SERVICE_TO_FORM_FIELDS,
     )
     if not outcome.succeeded:
         return customer_form_page(request, form, None, duplicate_warning(outcome.error))
-    customer, referral = outcome.value
+    customer, notes = outcome.value
     messages.success(request, _("Customer %(name)s was created.") % {"name": customer.name})
-    if referral is not None:
-        messages.info(
-            request,
-            _(
-                "Referral code %(code)s recorded: both sides are rewarded after the first "
-                "qualifying purchase."
-            )
-            % {"code": referral.code_used},
-        )
+    for note in notes:
+        messages.info(request, note)
     return redirect("customers:detail", pk=customer.pk)
 
 

@@ -1,8 +1,9 @@
 """When two customers are merged, their loyalty records follow the kept customer.
 
-``merge_customers`` calls ``merge_loyalty`` inside its transaction, before it deletes the merged
-customer; it moves everything that points at the merged customer with PROTECT and answers
-counts for ``CustomerMerge.moved_counts``. Raising here rolls the whole merge back.
+``merge_loyalty`` is loyalty's merge handler (registered in ``LoyaltyConfig.ready()``):
+``merge_customers`` runs it inside its transaction, before it deletes the merged customer; it
+moves everything that points at the merged customer with PROTECT and answers counts for
+``CustomerMerge.moved_counts``. Raising here rolls the whole merge back.
 
 Two memberships become one: the ledger, redemptions, tier and status history and the
 referrals made move to the kept membership and its balance grows by the merged one's, so
@@ -22,6 +23,7 @@ from kehu.accounts.models import User
 from kehu.customers.models import Customer
 from kehu.loyalty.membership_status import end_open_pause
 from kehu.loyalty.models import (
+    ApprovalRequest,
     Coupon,
     GroupDeal,
     GroupParticipant,
@@ -47,6 +49,10 @@ def merge_loyalty(kept: Customer, merged: Customer, actor: User | None) -> dict[
     counts.update(merge_memberships(kept, merged, actor, now))
     counts["coupons"] += Coupon.objects.filter(customer=merged).update(customer=kept)
     counts["group_deals_led"] += GroupDeal.objects.filter(leader=merged).update(leader=kept)
+    # A coupon waiting for approval for the merged customer is issued to the kept one.
+    counts["approval_requests"] += ApprovalRequest.objects.filter(customer=merged).update(
+        customer=kept
+    )
     counts.update(merge_participations(kept, merged))
     counts.update(merge_referee_referral(kept, merged))
     return {name: count for name, count in counts.items() if count}
@@ -130,6 +136,10 @@ def move_membership_records(source: Membership, target: Membership) -> dict[str,
             membership=target
         ),
         "referrals_made": Referral.objects.filter(referrer=source).update(referrer=target),
+        # Points adjustments (waiting or decided) belong to the ledger they were asked for.
+        "membership_approval_requests": ApprovalRequest.objects.filter(membership=source).update(
+            membership=target
+        ),
     }
 
 

@@ -5,3 +5,22 @@ from django.utils.translation import gettext_lazy as _
 class SegmentsConfig(AppConfig):
     name = "kehu.segments"
     verbose_name = _("Segmentation")
+
+    def ready(self) -> None:
+        from kehu.customers.merging import register_merge_handler
+        from kehu.segments import customer_panels, merging
+
+        register_merge_handler(
+            "segments",
+            merging.merge_segments,
+            moves=merging.SEGMENT_MOVES,
+            drops=merging.SEGMENT_DROPS,
+        )
+        # The predictions' part; it moves with them when they get an app of their own.
+        register_merge_handler(
+            "predictions",
+            merging.merge_churn_history,
+            moves=merging.PREDICTION_MOVES,
+            drops=merging.PREDICTION_DROPS,
+        )
+        customer_panels.register()

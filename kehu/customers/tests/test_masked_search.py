@@ -9,7 +9,6 @@ answer?": the list page, the API list and the export.
 import csv
 import io
 from collections.abc import Callable
-from datetime import date
 
 import pytest
 from django.test import Client
@@ -19,9 +18,6 @@ from django.utils import translation
 from kehu.accounts.models import User
 from kehu.customers.exporting import CUSTOMER_COLUMNS
 from kehu.customers.models import Customer
-from kehu.loyalty.member_queries import MemberFilters, counter_matches, search_members
-from kehu.loyalty.members import create_membership
-from kehu.loyalty.models import EnrolmentChannel
 from tests.api_client import ApiClient
 from tests.fixtures.records import make_customer
 
@@ -176,27 +172,6 @@ def test_a_colleagues_customer_is_not_found_even_by_the_whole_mobile(sales, coll
 
     assert not finds(colleague_customer.mobile)
     assert not finds(colleague_customer.mobile[:7])
-
-
-@pytest.mark.parametrize("role", ["marketer", "sales"])
-def test_the_member_list_is_no_oracle_either(request, role, target):
-    create_membership(target, EnrolmentChannel.STORE, None, date(2026, 1, 1), None)
-    user = request.getfixturevalue(role)
-
-    def finds(term: str) -> bool:
-        members = search_members(user, MemberFilters(search=term))
-        return members.filter(customer=target).exists()
-
-    assert rebuild_mobile(finds, shown_prefix="138") == "138"
-    assert finds("138 1234 5678")
-
-
-def test_the_counter_finds_a_member_by_the_whole_mobile_in_any_spelling_only(sales, target):
-    create_membership(target, EnrolmentChannel.STORE, None, date(2026, 1, 1), None)
-
-    found = {term: len(counter_matches(sales, term)) for term in ("+86 138-1234-5678", "1381234")}
-
-    assert found == {"+86 138-1234-5678": 1, "1381234": 0}
 
 
 # --- the street address is masked below the district ---------------------------------------------

@@ -12,6 +12,8 @@ from kehu.customers.models import Customer, CustomerMerge
 from kehu.customers.services import merge_customers
 from kehu.loyalty.membership_status import change_membership_status
 from kehu.loyalty.models import (
+    ApprovalKind,
+    ApprovalRequest,
     Coupon,
     GroupDeal,
     GroupParticipant,
@@ -338,3 +340,43 @@ def test_a_user_who_may_not_merge_changes_no_loyalty_record(
         merge(service_agent, kept_member.customer, merged_member.customer)
     assert Membership.objects.count() == 2
     assert Membership.objects.get(pk=merged_member.pk).points_balance == 700
+
+
+# --- approval requests ------------------------------------------------------------------------
+
+
+def test_approval_requests_follow_the_kept_customer_and_membership(
+    sales, manager, kept_member, merged_member
+):
+    # given a coupon waiting for approval for the merged customer, and a points adjustment
+    # waiting for approval on the merged membership
+    coupon_request = ApprovalRequest.objects.create(
+        kind=ApprovalKind.COUPON,
+        customer=merged_member.customer,
+        coupon_template=make_template(manager),
+        reason="补偿",
+        idempotency_key="merge:coupon",
+        requested_by=sales,
+        requested_at=timezone.now(),
+    )
+    points_request = ApprovalRequest.objects.create(
+        kind=ApprovalKind.POINTS,
+        membership=merged_member,
+        points=500,
+        reason="补录",
+        idempotency_key="merge:points",
+        requested_by=sales,
+        requested_at=timezone.now(),
+    )
+
+    # when the customers are merged
+    record = merge(sales, kept_member.customer, merged_member.customer)
+
+    # then both requests wait on the kept customer's side, nothing lost
+    coupon_request.refresh_from_db()
+    points_request.refresh_from_db()
+    assert coupon_request.customer_id == kept_member.customer_id
+    assert points_request.membership_id == kept_member.pk
+    assert (coupon_request.status, points_request.status) == ("pending", "pending")
+    assert record.moved_counts["approval_requests"] == 1
+    assert record.moved_counts["membership_approval_requests"] == 1

@@ -1,0 +1,95 @@
+"""The segments' part of a customer merge: places on static lists, the lifecycle history and
+(the predictions' part) the churn-level history move to the kept customer, and the kept
+customer's metrics are recomputed once the merge is committed."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from kehu.commerce.models import Order
+from kehu.customers.services import merge_customers
+from kehu.segments.models import (
+    ChurnLevelChange,
+    CustomerMetrics,
+    LifecycleChange,
+    Segment,
+    SegmentMember,
+)
+from tests.fixtures.records import make_customer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_places_on_static_lists_pass_to_the_kept_customer(sales, marketer):
+    kept, merged = make_customer(sales, name="王芳"), make_customer(sales, name="王芳")
+    other = make_customer(sales, name="李娜")
+    only_merged = Segment.objects.create(name="试吃名单", kind="static", member_count=2)
+    both = Segment.objects.create(name="VIP 名单", kind="static", member_count=2)
+    dynamic = Segment.objects.create(name="高消费", kind="dynamic", member_count=1)
+    for segment, customers in ((only_merged, [merged, other]), (both, [kept, merged])):
+        for customer in customers:
+            SegmentMember.objects.create(
+                segment=segment, customer=customer, joined_at=timezone.now()
+            )
+    SegmentMember.objects.create(segment=dynamic, customer=merged, joined_at=timezone.now())
+    record = merge_customers(sales, kept.pk, merged.pk)
+    assert record.moved_counts["static_segments"] == 1
+    members = sorted(SegmentMember.objects.values_list("segment__name", "customer_id"))
+    assert members == sorted([("试吃名单", kept.pk), ("试吃名单", other.pk), ("VIP 名单", kept.pk)])
+    counts = dict(Segment.objects.values_list("name", "member_count"))
+    assert counts == {
+        "试吃名单": 2,
+        "VIP 名单": 1,
+        "高消费": 1,
+    }  # a dynamic one waits for its refresh
+
+
+def test_lifecycle_and_churn_level_history_move_to_the_kept_customer(sales):
+    # given a merged customer with a lifecycle and a churn-level history
+    kept, merged = make_customer(sales, name="王芳"), make_customer(sales, name="王芳")
+    LifecycleChange.objects.create(
+        customer=merged, previous_stage="new", stage="active", changed_on=date(2026, 10, 1)
+    )
+    ChurnLevelChange.objects.create(
+        customer=merged, previous_level="", level="warning", risk=80, changed_on=date(2026, 11, 1)
+    )
+
+    # when it is merged
+    record = merge_customers(sales, kept.pk, merged.pk)
+
+    # then its history is the kept customer's now, nothing deleted
+    assert list(LifecycleChange.objects.values_list("customer_id", "stage")) == [
+        (kept.pk, "active")
+    ]
+    assert list(ChurnLevelChange.objects.values_list("customer_id", "level")) == [
+        (kept.pk, "warning")
+    ]
+    assert record.moved_counts["lifecycle_changes"] == 1
+    assert record.moved_counts["churn_level_changes"] == 1
+
+
+def test_the_kept_customers_metrics_are_recomputed_once_the_merge_is_committed(
+    sales, channel, django_capture_on_commit_callbacks
+):
+    # given a merged customer with an order and a kept one without metrics yet
+    kept, merged = make_customer(sales, name="王芳"), make_customer(sales, name="王芳")
+    Order.objects.create(
+        customer=merged,
+        channel=channel,
+        external_id="POS-7",
+        ordered_at=timezone.now(),
+        total_amount="30.00",
+    )
+
+    # when they are merged, nothing is recomputed before the commit
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        merge_customers(sales, kept.pk, merged.pk)
+    assert not CustomerMetrics.objects.filter(customer=kept).exists()
+
+    # then, committed, the kept customer's metrics count the merged customer's order
+    for callback in queued:
+        callback()
+    metrics = CustomerMetrics.objects.get(customer=kept)
+    assert (metrics.frequency, metrics.monetary) == (1, Decimal("30.00"))
