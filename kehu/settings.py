@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kehu.segments",
     "kehu.loyalty",
     "kehu.imports",
+    "kehu.webhooks",
     "kehu.demo",
     "kehu.web",
     "django.contrib.admin",
@@ -160,6 +161,13 @@ TASKS = {
     }
 }
 
+
+# Outgoing webhooks (docs/ARCHITECTURE.md, "Webhooks"): how long one delivery may take, and
+# whether a receiver may sit on a loopback or private address (off: no request forgery inward).
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("KEHU_WEBHOOKS_TIMEOUT_SECONDS", "10"))
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = (
+    os.environ.get("KEHU_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "false").lower() == "true"
+)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

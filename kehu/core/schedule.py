@@ -69,6 +69,9 @@ PERIODIC_JOBS = (
         timedelta(minutes=15),
         "kehu.loyalty.tasks_referrals.close_due_group_deals_task",
     ),
+    PeriodicJob(
+        "send_due_webhooks", timedelta(minutes=1), "kehu.webhooks.tasks.send_due_deliveries_task"
+    ),
 )
 
 
