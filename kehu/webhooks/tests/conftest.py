@@ -1,0 +1,3 @@
+from kehu.webhooks.tests.receiver import receiver
+
+__all__ = ["receiver"]
