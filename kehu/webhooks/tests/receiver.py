@@ -74,7 +74,7 @@ def receiver(settings) -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(holder))
     server.daemon_threads = True
     holder.append(Receiver(server))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield holder[0]
     server.shutdown()

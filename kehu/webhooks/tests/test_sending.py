@@ -332,7 +332,9 @@ def test_after_rotation_both_secrets_sign_for_a_day(admin_user, receiver):
     )
 
 
-def test_queuing_enqueues_sending_on_commit(admin_user, receiver, django_capture_on_commit_callbacks):
+def test_queuing_enqueues_sending_on_commit(
+    admin_user, receiver, django_capture_on_commit_callbacks
+):
     subscribe(admin_user, receiver.url)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.queue_deliveries(FakeEvent())
