@@ -1,12 +1,14 @@
 """The subscription form: what the page asks; the service checks the rules."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.core.forms import WithoutControlCharacters
 from kehu.webhooks.catalogue import EVENT_TYPES
 from kehu.webhooks.models import Subscription
+from kehu.webhooks import services
 from kehu.webhooks.services import SubscriptionInput
 
 
@@ -40,6 +42,12 @@ class SubscriptionForm(WithoutControlCharacters, forms.Form):
                 "is_active": subscription.is_active,
             }
         super().__init__(data, initial=initial)  # type: ignore[arg-type]
+
+    def clean_url(self) -> str:
+        try:
+            return services.clean_url(self.cleaned_data["url"])
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["url"]) from None
 
     def to_input(self) -> SubscriptionInput:
         data = self.cleaned_data
