@@ -6,9 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from kehu.core.forms import WithoutControlCharacters
+from kehu.webhooks import services
 from kehu.webhooks.catalogue import EVENT_TYPES
 from kehu.webhooks.models import Subscription
-from kehu.webhooks import services
 from kehu.webhooks.services import SubscriptionInput
 
 

@@ -38,7 +38,7 @@ def queued(admin_user, receiver, **event) -> Delivery:
 
 def test_a_delivery_is_posted_as_signed_json(admin_user, receiver):
     # given a subscription to orders posted and one such event
-    subscription, secret = subscribe(admin_user, receiver.url)
+    _subscription, secret = subscribe(admin_user, receiver.url)
     event = FakeEvent(payload={"order_id": 42, "total": "99.50", "note": "加急"})
     services.queue_deliveries(event)
 

@@ -84,7 +84,7 @@ def test_the_events_are_kept_in_catalogue_order_without_repeats(admin_user):
 
 def test_the_secret_is_standard_webhooks_shaped_and_unique(admin_user):
     first, first_secret = subscribe(admin_user, "https://shop.example.com/a")
-    second, second_secret = subscribe(admin_user, "https://shop.example.com/b")
+    _second, second_secret = subscribe(admin_user, "https://shop.example.com/b")
     assert first_secret.startswith("whsec_")
     assert len(signing.secret_key(first_secret)) >= 24
     assert first_secret != second_secret
@@ -141,7 +141,7 @@ def test_a_host_that_resolves_to_loopback_is_refused_when_sending(
         ("192.168.0.1", False),
         ("169.254.169.254", False),
         ("100.64.0.1", False),
-        ("0.0.0.0", False),
+        ("0.0.0.0", False),  # noqa: S104 - an address checked, not bound
         ("::1", False),
         ("fe80::1", False),
         ("fc00::1", False),
