@@ -13,14 +13,14 @@ from kehu.accounts.api import caller
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.webhooks import queries, services
 from kehu.webhooks.catalogue import EVENT_NAMES, EVENT_TYPES, TEST_EVENT
-from kehu.webhooks.models import Delivery, DeliveryStatus, Subscription
+from kehu.webhooks.models import Delivery, Subscription, WebhookDeliveryStatus
 
 router = Router()
 ERRORS = {401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema}
 EVENT_PATTERN = (
     "^(|" + "|".join(name.replace(".", r"\.") for name in (*EVENT_NAMES, TEST_EVENT)) + ")$"
 )
-STATUS_PATTERN = "^(|" + "|".join(DeliveryStatus.values) + ")$"
+STATUS_PATTERN = "^(|" + "|".join(WebhookDeliveryStatus.values) + ")$"
 
 
 class WebhookSubscriptionOut(Schema):
@@ -73,7 +73,7 @@ class WebhookDeliveryOut(Schema):
     event_id: UUID
     event_name: str
     occurred_at: datetime
-    status: DeliveryStatus
+    status: WebhookDeliveryStatus
     attempts: int
     next_attempt_at: datetime | None
     last_attempt_at: datetime | None

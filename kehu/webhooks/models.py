@@ -36,7 +36,7 @@ class Subscription(models.Model):
         return self.name
 
 
-class DeliveryStatus(models.TextChoices):
+class WebhookDeliveryStatus(models.TextChoices):
     PENDING = "pending", pgettext_lazy("webhook delivery", "Pending")
     SUCCEEDED = "succeeded", pgettext_lazy("webhook delivery", "Delivered")
     FAILED = "failed", pgettext_lazy("webhook delivery", "Failed, will retry")
@@ -55,7 +55,10 @@ class Delivery(models.Model):
     payload = models.JSONField(_("Data"), default=dict)
     occurred_at = models.DateTimeField(_("Occurred"))
     status = models.CharField(
-        _("Status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+        _("Status"),
+        max_length=16,
+        choices=WebhookDeliveryStatus.choices,
+        default=WebhookDeliveryStatus.PENDING,
     )
     attempts = models.PositiveIntegerField(_("Attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("Next attempt"), null=True, blank=True)

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from kehu.accounts.models import User
 from kehu.webhooks.catalogue import EVENT_LABELS
-from kehu.webhooks.models import Delivery, DeliveryStatus, Subscription
+from kehu.webhooks.models import Delivery, Subscription, WebhookDeliveryStatus
 from kehu.webhooks.services import require_admin
 
 
@@ -24,7 +24,7 @@ class DeliveryFilters:
         status = params.get("status", "")
         event = params.get("event", "")
         return cls(
-            status=status if status in DeliveryStatus.values else "",
+            status=status if status in WebhookDeliveryStatus.values else "",
             event_name=event if event in EVENT_LABELS else "",
         )
 
@@ -36,8 +36,8 @@ class DeliveryFilters:
 def search_subscriptions(actor: User, search: str = "") -> QuerySet[Subscription]:
     require_admin(actor)
     subscriptions = Subscription.objects.select_related("created_by").annotate(
-        failing=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)),
-        dead=Count("deliveries", filter=Q(deliveries__status=DeliveryStatus.DEAD)),
+        failing=Count("deliveries", filter=Q(deliveries__status=WebhookDeliveryStatus.FAILED)),
+        dead=Count("deliveries", filter=Q(deliveries__status=WebhookDeliveryStatus.DEAD)),
     )
     search = search.strip()[:100]
     if search:

@@ -27,7 +27,7 @@ from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.core.text import without_control_characters
 from kehu.webhooks import signing, transport
 from kehu.webhooks.catalogue import EVENT_NAMES, TEST_EVENT
-from kehu.webhooks.models import Delivery, DeliveryStatus, Subscription
+from kehu.webhooks.models import Delivery, Subscription, WebhookDeliveryStatus
 
 # Waits after each failed attempt (Standard Webhooks' schedule): 8 attempts over 27.6 hours;
 # each wait is stretched by up to 20% at random so retries of many events do not arrive at once.
@@ -246,7 +246,7 @@ def resend(actor: User, delivery: Delivery) -> Delivery:
     require_admin(actor)
     now = timezone.now()
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now
+        status=WebhookDeliveryStatus.PENDING, next_attempt_at=now, updated_at=now
     )
     transaction.on_commit(enqueue_sending)
     delivery.refresh_from_db()
@@ -264,7 +264,7 @@ def enqueue_sending() -> None:
 
 def due_deliveries(now: datetime) -> Any:
     return Delivery.objects.filter(
-        status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED),
+        status__in=(WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.FAILED),
         next_attempt_at__lte=now,
         subscription__is_active=True,
     )
@@ -357,7 +357,7 @@ def attempt(delivery_id: int) -> Delivery:
         return record_failure(delivery, now, str(failure), code=None, duration=None)
     if 200 <= answer.status < 300:
         return record(
-            delivery, now, DeliveryStatus.SUCCEEDED, None, answer.status, "", answer.duration
+            delivery, now, WebhookDeliveryStatus.SUCCEEDED, None, answer.status, "", answer.duration
         )
     if answer.status == 410:
         return record_gone(delivery, now, answer)
@@ -386,16 +386,16 @@ def record_failure(
     retry_after: int | None = None,
 ) -> Delivery:
     if delivery.attempts >= MAX_ATTEMPTS:
-        return record(delivery, now, DeliveryStatus.DEAD, None, code, error, duration)
+        return record(delivery, now, WebhookDeliveryStatus.DEAD, None, code, error, duration)
     next_at = now + retry_delay(delivery.attempts, retry_after)
-    return record(delivery, now, DeliveryStatus.FAILED, next_at, code, error, duration)
+    return record(delivery, now, WebhookDeliveryStatus.FAILED, next_at, code, error, duration)
 
 
 def record_gone(delivery: Delivery, now: datetime, answer: transport.Answer) -> Delivery:
     """410 Gone: the receiver wants nothing more; the subscription is paused."""
     Subscription.objects.filter(pk=delivery.subscription_id).update(is_active=False)
     error = _("The receiver answered 410 Gone: the subscription was paused.")
-    return record(delivery, now, DeliveryStatus.DEAD, None, 410, error, answer.duration)
+    return record(delivery, now, WebhookDeliveryStatus.DEAD, None, 410, error, answer.duration)
 
 
 def record(

@@ -15,7 +15,7 @@ from kehu.web.outcomes import call_service
 from kehu.webhooks import queries, services
 from kehu.webhooks.catalogue import EVENT_LABELS, event_label
 from kehu.webhooks.forms import SubscriptionForm
-from kehu.webhooks.models import DeliveryStatus, Subscription
+from kehu.webhooks.models import Subscription, WebhookDeliveryStatus
 
 PAGE_SIZE = 25
 SECRET_SESSION_KEY = "webhooks.secret.{}"  # noqa: S105 - a session key name
@@ -149,7 +149,7 @@ def delivery_log(request: HttpRequest, subscription_id: int) -> HttpResponse:
             (delivery, event_label(delivery.event_name)) for delivery in page.object_list
         ],
         "filters": filters,
-        "statuses": DeliveryStatus.choices,
+        "statuses": WebhookDeliveryStatus.choices,
         "event_choices": [(name, str(label)) for name, label in EVENT_LABELS.items()],
         "section": "settings",
     }

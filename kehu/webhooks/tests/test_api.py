@@ -4,7 +4,7 @@ only; deliveries listed with filters; resend; hostile input answers 4xx JSON."""
 import pytest
 
 from kehu.webhooks import services
-from kehu.webhooks.models import Delivery, DeliveryStatus, Subscription
+from kehu.webhooks.models import Delivery, Subscription, WebhookDeliveryStatus
 from kehu.webhooks.tests.data import FakeEvent, subscribe
 from tests.api_client import ApiClient, error_paths
 
@@ -71,7 +71,7 @@ def test_deliveries_with_filters_and_resend(admin_user, django_assert_max_num_qu
     services.queue_deliveries(FakeEvent(name="order.refunded"))
     dead = Delivery.objects.filter(event_name="order.posted").first()
     Delivery.objects.filter(pk=dead.pk).update(
-        status=DeliveryStatus.DEAD, attempts=8, next_attempt_at=None
+        status=WebhookDeliveryStatus.DEAD, attempts=8, next_attempt_at=None
     )
     api = ApiClient(admin_user)
     path = f"/webhooks/subscriptions/{subscription.pk}/deliveries"

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from kehu.webhooks import services
-from kehu.webhooks.models import Delivery, DeliveryStatus, Subscription
+from kehu.webhooks.models import Delivery, Subscription, WebhookDeliveryStatus
 from kehu.webhooks.tests.data import FakeEvent, subscribe
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,7 @@ def test_a_delivery_is_posted_as_signed_json(admin_user, receiver):
     }
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_response_code) == (
-        DeliveryStatus.SUCCEEDED, 1, 200,
+        WebhookDeliveryStatus.SUCCEEDED, 1, 200,
     )  # fmt: skip
     assert delivery.next_attempt_at is None
     assert delivery.last_error == ""
@@ -90,7 +90,7 @@ def test_a_500_is_retried_and_then_succeeds(admin_user, receiver):
     services.send_due_deliveries()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_response_code) == (
-        DeliveryStatus.FAILED, 1, 500,
+        WebhookDeliveryStatus.FAILED, 1, 500,
     )  # fmt: skip
     assert delivery.last_error == "The receiver answered HTTP 500."
     wait = delivery.next_attempt_at - delivery.last_attempt_at
@@ -104,7 +104,7 @@ def test_a_500_is_retried_and_then_succeeds(admin_user, receiver):
     # then it succeeded on the second attempt with the same event id
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_response_code) == (
-        DeliveryStatus.SUCCEEDED, 2, 200,
+        WebhookDeliveryStatus.SUCCEEDED, 2, 200,
     )  # fmt: skip
     assert [r.headers["webhook-id"] for r in receiver.received] == [str(delivery.event_id)] * 2
 
@@ -117,7 +117,7 @@ def test_a_receiver_slower_than_the_timeout_fails_and_is_rescheduled(admin_user,
     services.send_due_deliveries()
 
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.status == WebhookDeliveryStatus.FAILED
     assert delivery.last_response_code is None
     assert delivery.last_error == "No answer within 1 seconds."
     assert delivery.next_attempt_at - delivery.last_attempt_at >= timedelta(seconds=5)
@@ -131,7 +131,7 @@ def test_a_slow_answer_within_the_timeout_succeeds(admin_user, receiver, setting
     services.send_due_deliveries()
 
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.last_response_code) == (DeliveryStatus.SUCCEEDED, 204)
+    assert (delivery.status, delivery.last_response_code) == (WebhookDeliveryStatus.SUCCEEDED, 204)
     assert delivery.last_duration >= timedelta(seconds=1.2)
 
 
@@ -148,7 +148,7 @@ def test_a_refused_connection_fails_and_is_rescheduled(admin_user, receiver):
     services.send_due_deliveries()
 
     delivery = Delivery.objects.get()
-    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.status == WebhookDeliveryStatus.FAILED
     assert delivery.last_error == "The connection was refused."
     assert delivery.next_attempt_at > timezone.now()
 
@@ -165,7 +165,10 @@ def test_after_the_last_attempt_the_delivery_is_given_up(admin_user, receiver):
 
     # then it is given up: no next attempt, and nothing more is sent
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DEAD, services.MAX_ATTEMPTS)
+    assert (delivery.status, delivery.attempts) == (
+        WebhookDeliveryStatus.DEAD,
+        services.MAX_ATTEMPTS,
+    )
     assert delivery.next_attempt_at is None
     make_due(delivery)
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
@@ -213,7 +216,7 @@ def test_410_gone_gives_up_and_pauses_the_subscription(admin_user, receiver):
     delivery = queued(admin_user, receiver)
     services.send_due_deliveries()
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.DEAD
+    assert delivery.status == WebhookDeliveryStatus.DEAD
     assert Subscription.objects.get().is_active is False
 
 
@@ -223,7 +226,7 @@ def test_a_redirect_is_a_failure_and_is_not_followed(admin_user, receiver):
     delivery = queued(admin_user, receiver)
     services.send_due_deliveries()
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.last_response_code) == (DeliveryStatus.FAILED, 302)
+    assert (delivery.status, delivery.last_response_code) == (WebhookDeliveryStatus.FAILED, 302)
     assert len(receiver.received) == 1
 
 
@@ -232,11 +235,11 @@ def test_resend_sends_a_delivered_event_again_keeping_its_attempts(admin_user, r
     services.send_due_deliveries()
 
     resent = services.resend(admin_user, Delivery.objects.get())
-    assert (resent.status, resent.attempts) == (DeliveryStatus.PENDING, 1)
+    assert (resent.status, resent.attempts) == (WebhookDeliveryStatus.PENDING, 1)
     services.send_due_deliveries()
 
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 2)
+    assert (delivery.status, delivery.attempts) == (WebhookDeliveryStatus.SUCCEEDED, 2)
     assert [r.headers["webhook-id"] for r in receiver.received] == [str(delivery.event_id)] * 2
 
 
@@ -244,14 +247,14 @@ def test_resend_of_a_given_up_delivery_tries_once_more(admin_user, receiver):
     receiver.answers(500)
     delivery = queued(admin_user, receiver)
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.DEAD, attempts=services.MAX_ATTEMPTS, next_attempt_at=None
+        status=WebhookDeliveryStatus.DEAD, attempts=services.MAX_ATTEMPTS, next_attempt_at=None
     )
     receiver.answers(200)
     services.resend(admin_user, delivery)
     assert services.send_due_deliveries() == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (
-        DeliveryStatus.SUCCEEDED, services.MAX_ATTEMPTS + 1,
+        WebhookDeliveryStatus.SUCCEEDED, services.MAX_ATTEMPTS + 1,
     )  # fmt: skip
 
 
@@ -281,7 +284,7 @@ def test_a_paused_subscription_keeps_its_deliveries_until_it_is_on_again(admin_u
     Subscription.objects.update(is_active=True)
     assert services.send_due_deliveries() == 1
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.status == WebhookDeliveryStatus.SUCCEEDED
 
 
 def test_a_claimed_delivery_is_not_sent_by_a_second_worker(admin_user, receiver):
@@ -305,7 +308,7 @@ def test_a_worker_that_died_mid_send_leaves_the_delivery_due_again(admin_user, r
     # then another worker sends it, counting the lost attempt
     assert services.send_due_deliveries() == 1
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 2)
+    assert (delivery.status, delivery.attempts) == (WebhookDeliveryStatus.SUCCEEDED, 2)
 
 
 def test_after_rotation_both_secrets_sign_for_a_day(admin_user, receiver):
@@ -339,7 +342,7 @@ def test_queuing_enqueues_sending_on_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.queue_deliveries(FakeEvent())
     assert len(callbacks) == 1
-    assert Delivery.objects.get().status == DeliveryStatus.SUCCEEDED
+    assert Delivery.objects.get().status == WebhookDeliveryStatus.SUCCEEDED
     assert len(receiver.received) == 1
 
 
@@ -351,7 +354,7 @@ def test_the_periodic_job_sends_due_retries(admin_user, receiver):
     delivery = queued(admin_user, receiver)
     job.load().call()
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.status == WebhookDeliveryStatus.SUCCEEDED
 
 
 def test_the_test_event_goes_to_the_subscription(admin_user, receiver):

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from kehu.core.errors import NotAllowed
 from kehu.webhooks import services, signing, transport
-from kehu.webhooks.models import Delivery, DeliveryStatus, Subscription
+from kehu.webhooks.models import Delivery, Subscription, WebhookDeliveryStatus
 from kehu.webhooks.tests.data import FakeEvent, subscribe
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +126,7 @@ def test_a_host_that_resolves_to_loopback_is_refused_when_sending(
     services.send_due_deliveries()
 
     delivery = Delivery.objects.get()
-    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.status == WebhookDeliveryStatus.FAILED
     assert delivery.last_error.startswith("Refused: kehu-test.localtest.example is a private")
 
 
@@ -158,7 +158,7 @@ def test_an_unknown_host_fails_with_a_clear_error(admin_user, settings):
     services.queue_deliveries(FakeEvent())
     services.send_due_deliveries()
     delivery = Delivery.objects.get()
-    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.status == WebhookDeliveryStatus.FAILED
     assert delivery.last_error.startswith("The host name does not resolve")
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from kehu.webhooks import services
-from kehu.webhooks.models import Delivery, DeliveryStatus, Subscription
+from kehu.webhooks.models import Delivery, Subscription, WebhookDeliveryStatus
 from kehu.webhooks.tests.data import FakeEvent, subscribe
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +100,7 @@ def test_the_delivery_log_filters_and_resends(admin_client, admin_user):
     services.queue_deliveries(FakeEvent(name="coupon.issued"))
     dead = Delivery.objects.get(event_name="coupon.issued")
     Delivery.objects.filter(pk=dead.pk).update(
-        status=DeliveryStatus.DEAD, attempts=8, next_attempt_at=None, last_error="HTTP 500"
+        status=WebhookDeliveryStatus.DEAD, attempts=8, next_attempt_at=None, last_error="HTTP 500"
     )
     log = f"/settings/webhooks/{subscription.pk}/"
 
@@ -116,7 +116,7 @@ def test_the_delivery_log_filters_and_resends(admin_client, admin_user):
     response = english(admin_client, "post", f"{log}deliveries/{dead.pk}/resend/")
     assert response.status_code == 302
     dead.refresh_from_db()
-    assert (dead.status, dead.attempts) == (DeliveryStatus.PENDING, 8)
+    assert (dead.status, dead.attempts) == (WebhookDeliveryStatus.PENDING, 8)
 
 
 def test_resend_needs_post_and_the_right_subscription(admin_client, admin_user):
