@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
@@ -273,11 +273,13 @@ def due_deliveries(now: datetime) -> Any:
 def claim(delivery_id: int, now: datetime) -> bool:
     """Take a due delivery for one attempt; of any number of workers exactly one gets it."""
     lease = timedelta(seconds=settings.WEBHOOKS_TIMEOUT_SECONDS) + CLAIM_MARGIN
-    taken = (
-        due_deliveries(now)
-        .filter(pk=delivery_id)
-        .update(next_attempt_at=now + lease, attempts=F("attempts") + 1, updated_at=now)
-    )
+    # Only the row's own columns in the WHERE: a condition through a join becomes a subquery,
+    # which PostgreSQL does not check again on a row another worker just updated.
+    taken = Delivery.objects.filter(
+        pk=delivery_id,
+        status__in=(WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.FAILED),
+        next_attempt_at__lte=now,
+    ).update(next_attempt_at=now + lease, attempts=F("attempts") + 1, updated_at=now)
     return taken == 1
 
 
@@ -304,7 +306,8 @@ def send_due_deliveries(limit: int = 1000) -> int:
 
 def send_delivery(delivery_id: int) -> Delivery | None:
     """One attempt at a due delivery, if no other worker has it; None when it was not taken."""
-    if not claim(delivery_id, timezone.now()):
+    now = timezone.now()
+    if not due_deliveries(now).filter(pk=delivery_id).exists() or not claim(delivery_id, now):
         return None
     return attempt(delivery_id)
 
@@ -341,7 +344,13 @@ def signed_headers(delivery: Delivery, body: bytes, now: datetime) -> dict[str, 
 
 
 def attempt(delivery_id: int) -> Delivery:
-    """POST a claimed delivery and record the outcome."""
+    """POST a claimed delivery and record the outcome, in the business's language (a worker,
+    or a request in another language, may be the one sending)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return attempt_in_language(delivery_id)
+
+
+def attempt_in_language(delivery_id: int) -> Delivery:
     delivery = Delivery.objects.select_related("subscription").get(pk=delivery_id)
     now = timezone.now()
     body = request_body(delivery)
