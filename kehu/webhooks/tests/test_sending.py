@@ -365,3 +365,21 @@ def test_the_test_event_goes_to_the_subscription(admin_user, receiver):
     body = json.loads(request.body)
     assert body["type"] == "webhook.test"
     assert body["data"]["subscription_id"] == subscription.pk
+
+
+def test_send_delivery_sends_one_due_delivery(admin_user, receiver):
+    delivery = queued(admin_user, receiver)
+    sent = services.send_delivery(delivery.pk)
+    assert sent is not None and sent.status == WebhookDeliveryStatus.SUCCEEDED
+    assert services.send_delivery(delivery.pk) is None  # delivered: not due any more
+    assert len(receiver.received) == 1
+
+
+def test_https_to_a_server_without_tls_fails_with_a_clear_error(admin_user, receiver):
+    # the receiver speaks plain HTTP: the TLS handshake (with the host name sent) fails
+    subscribe(admin_user, receiver.url.replace("http://", "https://"))
+    services.queue_deliveries(FakeEvent())
+    services.send_due_deliveries()
+    delivery = Delivery.objects.get()
+    assert delivery.status == WebhookDeliveryStatus.FAILED
+    assert delivery.last_error.startswith("TLS failed: "), delivery.last_error

@@ -193,3 +193,18 @@ def test_unknown_ids_answer_404(admin_client):
 def test_settings_link_to_webhooks(admin_client):
     response = admin_client.get("/settings/pool/")
     assert b'href="/settings/webhooks/"' in response.content
+
+
+def test_the_list_and_the_log_read_a_fixed_number_of_queries(
+    admin_client, admin_user, django_assert_max_num_queries
+):
+    for index in range(10):
+        subscription, _secret = subscribe(admin_user, f"https://s{index}.example.com/h")
+    for _index in range(10):
+        services.queue_deliveries(FakeEvent())
+    # session, user, count, page (with the delivery counts per subscription)
+    with django_assert_max_num_queries(6):
+        assert len(admin_client.get("/settings/webhooks/").context["rows"]) == 10
+    with django_assert_max_num_queries(7):
+        log = admin_client.get(f"/settings/webhooks/{subscription.pk}/")
+        assert len(log.context["deliveries"]) == 10
