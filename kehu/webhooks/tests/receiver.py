@@ -65,17 +65,25 @@ def handler_for(receiver_holder: list[Receiver]) -> type[BaseHTTPRequestHandler]
     return Handler
 
 
+def start_receiver() -> Receiver:
+    holder: list[Receiver] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(holder))
+    server.daemon_threads = True
+    holder.append(Receiver(server))
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return holder[0]
+
+
+def stop_receiver(receiver: Receiver) -> None:
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
 @pytest.fixture
 def receiver(settings) -> Iterator[Receiver]:
     """A receiver on 127.0.0.1, with private addresses allowed and a short timeout."""
     settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
     settings.WEBHOOKS_TIMEOUT_SECONDS = 1.0
-    holder: list[Receiver] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(holder))
-    server.daemon_threads = True
-    holder.append(Receiver(server))
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield holder[0]
-    server.shutdown()
-    server.server_close()
+    started = start_receiver()
+    yield started
+    stop_receiver(started)
