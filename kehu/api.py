@@ -45,6 +45,7 @@ from kehu.loyalty.api_earning import router as loyalty_earning_router
 from kehu.loyalty.api_members import router as loyalty_members_router
 from kehu.loyalty.api_referrals import router as loyalty_referrals_router
 from kehu.segments.api import router as segments_router
+from kehu.webhooks.api import router as webhooks_router
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ api.add_router("", loyalty_approvals_router, tags=["loyalty"])
 api.add_router("", loyalty_coupons_router, tags=["coupons"])
 api.add_router("", loyalty_earning_router, tags=["loyalty"])
 api.add_router("", loyalty_referrals_router, tags=["referrals"])
+api.add_router("", webhooks_router, tags=["webhooks"])
 
 
 def error_response(

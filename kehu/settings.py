@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kehu.segments",
     "kehu.loyalty",
     "kehu.imports",
+    "kehu.webhooks",
     "kehu.demo",
     "kehu.web",
     "django.contrib.admin",
@@ -163,6 +164,13 @@ TASKS = {
 # KEHU_SCHEDULE="refresh_segmentation=01:30,close_due_group_deals=5m" (HH:MM in TIME_ZONE, daily).
 SCHEDULE_OVERRIDES = os.environ.get("KEHU_SCHEDULE", "")
 
+
+# Outgoing webhooks (docs/ARCHITECTURE.md, "Webhooks"): how long one delivery may take, and
+# whether a receiver may sit on a loopback or private address (off: no request forgery inward).
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("KEHU_WEBHOOKS_TIMEOUT_SECONDS", "10"))
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = (
+    os.environ.get("KEHU_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "false").lower() == "true"
+)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

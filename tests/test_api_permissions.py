@@ -346,6 +346,23 @@ DOCUMENTED = {
     ("post", "/api/members/{customer_id}/status"): {200, 401, 403, 404, 409, 422},
     ("get", "/api/members/{customer_id}/statement"): {200, 401, 403, 404, 422},
     ("get", "/api/redemption-gifts"): {200, 401, 403},
+    # webhooks: kehu/webhooks/tests/test_api.py
+    ("get", "/api/webhooks/event-types"): {200, 401, 403},
+    ("get", "/api/webhooks/subscriptions"): {200, 401, 403, 422},
+    ("post", "/api/webhooks/subscriptions"): {201, 401, 403, 422},
+    ("get", "/api/webhooks/subscriptions/{subscription_id}"): {200, 401, 403, 404},
+    ("put", "/api/webhooks/subscriptions/{subscription_id}"): {200, 401, 403, 404, 422},
+    ("delete", "/api/webhooks/subscriptions/{subscription_id}"): {204, 401, 403, 404},
+    ("post", "/api/webhooks/subscriptions/{subscription_id}/rotate-secret"): {200, 401, 403, 404},
+    ("post", "/api/webhooks/subscriptions/{subscription_id}/test"): {202, 401, 403, 404, 409},
+    ("get", "/api/webhooks/subscriptions/{subscription_id}/deliveries"): {
+        200,
+        401,
+        403,
+        404,
+        422,
+    },
+    ("post", "/api/webhooks/deliveries/{delivery_id}/resend"): {202, 401, 403, 404},
 }
 
 

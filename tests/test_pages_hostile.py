@@ -30,6 +30,7 @@ FILTERED_URLS = {
     "/loyalty/programme/earning-rules/": ("page",),
     "/loyalty/referrals/group-deals/": ("page",),
     "/accounts/notifications/": ("page",),
+    "/settings/webhooks/": ("page",),
 }
 
 

@@ -127,6 +127,11 @@ PERIODIC_JOBS = (
         "kehu.loyalty.tasks_referrals.close_due_group_deals_task",
         every=timedelta(minutes=15),
     ),
+    PeriodicJob(
+        "send_due_webhooks",
+        "kehu.webhooks.tasks.send_due_deliveries_task",
+        every=timedelta(minutes=1),
+    ),
 )
 
 _OVERRIDE = re.compile(r"^(?:(?P<hour>\d{1,2}):(?P<minute>\d{2})|(?P<count>\d+)(?P<unit>[mh]))$")

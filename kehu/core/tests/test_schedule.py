@@ -43,6 +43,7 @@ HOURLY_JOBS = [
     "reward_pending_referrals",
 ]
 QUARTER_HOURLY_JOBS = ["close_due_group_deals"]
+MINUTE_JOBS = ["send_due_webhooks"]
 # 2026-12-07 10:05 in Shanghai (UTC+8).
 MORNING = datetime(2026, 12, 7, 2, 5, tzinfo=UTC)
 
@@ -135,11 +136,12 @@ def test_a_bad_override_is_refused_with_its_text(settings, value):
 @pytest.mark.django_db
 def test_each_job_is_enqueued_once_per_slot():
     assert run(MORNING) == EVERY_JOB  # a new install runs every job once
-    assert run(MORNING + timedelta(minutes=1)) == []
-    assert run(datetime(2026, 12, 7, 2, 15, tzinfo=UTC)) == QUARTER_HOURLY_JOBS
-    assert run(datetime(2026, 12, 7, 2, 29, tzinfo=UTC)) == []
+    assert run(MORNING + timedelta(seconds=30)) == []
+    quarter_past = datetime(2026, 12, 7, 2, 15, tzinfo=UTC)
+    assert sorted(run(quarter_past)) == sorted(QUARTER_HOURLY_JOBS + MINUTE_JOBS)
+    assert run(quarter_past + timedelta(seconds=59)) == []
     three = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
-    assert sorted(run(three)) == sorted(HOURLY_JOBS + QUARTER_HOURLY_JOBS)
+    assert sorted(run(three)) == sorted(HOURLY_JOBS + QUARTER_HOURLY_JOBS + MINUTE_JOBS)
     assert run(three) == []
 
 
@@ -162,7 +164,7 @@ def test_a_window_missed_while_no_scheduler_ran_runs_once():
     three_days_later = MORNING + timedelta(days=3, hours=9)  # 19:05 in Shanghai on the 10th
     names = run(three_days_later)
     assert sorted(names) == sorted(EVERY_JOB)  # each once, not once per missed slot
-    assert run(three_days_later + timedelta(minutes=1)) == []
+    assert run(three_days_later + timedelta(seconds=30)) == []
     row = ScheduledJob.objects.get(name="refresh_segmentation")
     assert row.next_run_at == datetime(2026, 12, 10, 18, 0, tzinfo=UTC)
 
@@ -205,15 +207,15 @@ def test_a_job_that_could_not_be_enqueued_is_tried_again(caplog):
     assert row.last_status == TaskResultStatus.FAILED
     assert "queue unavailable" in row.last_error
     assert row.next_run_at <= MORNING  # still due
-    assert run(MORNING + timedelta(minutes=1)) == ["expire_coupons"]
-    assert run(MORNING + timedelta(minutes=2)) == []
+    assert run(MORNING + timedelta(seconds=30)) == ["expire_coupons"]
+    assert run(MORNING + timedelta(seconds=50)) == []
 
 
 @pytest.mark.django_db
 def test_a_changed_time_takes_effect_from_the_next_run(settings):
     run(MORNING)  # refresh_segmentation next at 02:00 on the 8th (18:00 UTC on the 7th)
     settings.SCHEDULE_OVERRIDES = "refresh_segmentation=01:30"
-    assert run(MORNING + timedelta(minutes=1)) == []
+    assert run(MORNING + timedelta(seconds=30)) == []
     row = ScheduledJob.objects.get(name="refresh_segmentation")
     assert row.next_run_at == datetime(2026, 12, 7, 17, 30, tzinfo=UTC)
     assert row.schedule == "daily 01:30"
