@@ -38,36 +38,36 @@ PERIODIC_JOBS = (
     PeriodicJob(
         "loyalty_earn_pending_orders",
         timedelta(hours=1),
-        "kehu.loyalty.tasks_points.earn_pending_orders_task",
+        "kehu.loyalty.points.tasks.earn_pending_orders_task",
     ),
     PeriodicJob(
-        "loyalty_expire_points", timedelta(days=1), "kehu.loyalty.tasks_points.expire_points_task"
+        "loyalty_expire_points", timedelta(days=1), "kehu.loyalty.points.tasks.expire_points_task"
     ),
     PeriodicJob(
-        "loyalty_review_tiers", timedelta(days=1), "kehu.loyalty.tasks_points.review_tiers_task"
+        "loyalty_review_tiers", timedelta(days=1), "kehu.loyalty.points.tasks.review_tiers_task"
     ),
     PeriodicJob(
         "loyalty_birthday_points",
         timedelta(days=1),
-        "kehu.loyalty.tasks_points.birthday_points_task",
+        "kehu.loyalty.points.tasks.birthday_points_task",
     ),
     PeriodicJob(
-        "loyalty_check_balances", timedelta(days=1), "kehu.loyalty.tasks_points.check_balances_task"
+        "loyalty_check_balances", timedelta(days=1), "kehu.loyalty.points.tasks.check_balances_task"
     ),
     PeriodicJob(
         "expire_coupons",
         timedelta(days=1),
-        "kehu.loyalty.tasks_coupons.expire_coupons_task",
+        "kehu.loyalty.coupons.tasks.expire_coupons_task",
     ),
     PeriodicJob(
         "reward_pending_referrals",
         timedelta(hours=1),
-        "kehu.loyalty.tasks_referrals.reward_pending_referrals_task",
+        "kehu.loyalty.referrals.tasks.reward_pending_referrals_task",
     ),
     PeriodicJob(
         "close_due_group_deals",
         timedelta(minutes=15),
-        "kehu.loyalty.tasks_referrals.close_due_group_deals_task",
+        "kehu.loyalty.referrals.tasks.close_due_group_deals_task",
     ),
 )
 

@@ -30,7 +30,7 @@ from kehu.customers.queries import (
     search_customers,
     tags_with_counts,
 )
-from kehu.loyalty.referrals import ReferralCodeRefused, with_referral
+from kehu.loyalty.referrals.services import ReferralCodeRefused, with_referral
 
 router = Router()
 

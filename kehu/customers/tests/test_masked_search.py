@@ -19,8 +19,8 @@ from django.utils import translation
 from kehu.accounts.models import User
 from kehu.customers.exporting import CUSTOMER_COLUMNS
 from kehu.customers.models import Customer
-from kehu.loyalty.member_queries import MemberFilters, counter_matches, search_members
-from kehu.loyalty.members import create_membership
+from kehu.loyalty.members.queries import MemberFilters, counter_matches, search_members
+from kehu.loyalty.members.services import create_membership
 from kehu.loyalty.models import EnrolmentChannel
 from tests.api_client import ApiClient
 from tests.fixtures.records import make_customer
