@@ -44,6 +44,7 @@ from kehu.loyalty.coupons.api import router as loyalty_coupons_router
 from kehu.loyalty.members.api import router as loyalty_members_router
 from kehu.loyalty.points.api import router as loyalty_earning_router
 from kehu.loyalty.referrals.api import router as loyalty_referrals_router
+from kehu.predictions.api import router as predictions_router
 from kehu.segments.api import router as segments_router
 
 logger = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ api.add_router("", customers_router, tags=["customers"])
 api.add_router("", commerce_router, tags=["orders"])
 api.add_router("", engagement_router, tags=["interactions"])
 api.add_router("", segments_router, tags=["segments"])
+api.add_router("", predictions_router, tags=["segments"])
 api.add_router("", loyalty_members_router, tags=["loyalty"])
 api.add_router("", loyalty_approvals_router, tags=["loyalty"])
 api.add_router("", loyalty_coupons_router, tags=["coupons"])

@@ -61,8 +61,8 @@ from kehu.customers.services import (
 from kehu.engagement.forms import FollowUpPlanForm, InteractionForm
 from kehu.engagement.queries import open_follow_ups_of
 from kehu.loyalty.referrals.services import with_referral
+from kehu.predictions.queries import prediction_panel, stored_scores
 from kehu.segments.explain import explain_metrics
-from kehu.segments.prediction_queries import prediction_panel, stored_scores
 from kehu.web.outcomes import call_service, redirect_back
 
 PAGE_SIZE = 25

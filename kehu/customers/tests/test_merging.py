@@ -10,7 +10,8 @@ from kehu.commerce.models import Order
 from kehu.customers.models import CustomerMerge
 from kehu.customers.services import merge_customers
 from kehu.engagement.models import FollowUp
-from kehu.segments.models import ChurnLevelChange, LifecycleChange
+from kehu.predictions.models import ChurnLevelChange
+from kehu.segments.models import LifecycleChange
 from tests.fixtures.records import make_customer
 
 pytestmark = pytest.mark.django_db
