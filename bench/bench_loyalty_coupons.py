@@ -132,7 +132,7 @@ def make_segment(count: int) -> tuple[list[int], int]:
 
 
 def bench_template(actor: Any, name: str) -> Any:
-    from kehu.loyalty.coupon_templates import TemplateInput, create_template
+    from kehu.loyalty.coupons.coupon_templates import TemplateInput, create_template
 
     template_input = TemplateInput(
         name=name, kind="fixed", amount_off=Decimal("10"), valid_days=30, per_customer_limit=1
@@ -141,7 +141,7 @@ def bench_template(actor: Any, name: str) -> Any:
 
 
 def time_segment_batch(actor: Any, segment_id: int) -> dict[str, Any]:
-    from kehu.loyalty.coupon_issuing import run_issue_batch
+    from kehu.loyalty.coupons.issuing import run_issue_batch
     from kehu.loyalty.models import CouponIssueBatch
 
     template = bench_template(actor, "bench segment batch")
@@ -156,7 +156,7 @@ def time_segment_batch(actor: Any, segment_id: int) -> dict[str, Any]:
 
 
 def time_naive_loop(actor: Any, customer_ids: list[int]) -> dict[str, Any]:
-    from kehu.loyalty.coupons import issue_coupon
+    from kehu.loyalty.coupons.services import issue_coupon
 
     template = bench_template(actor, "bench naive loop")
     started = time.perf_counter()

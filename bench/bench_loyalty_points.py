@@ -107,7 +107,7 @@ def write_members_and_orders(orders: int) -> int:
     from kehu.commerce.models import ChannelKind, Order, SalesChannel
     from kehu.customers.models import Customer
     from kehu.demo.writer import datetime_text, money, reset_sequences, write_rows
-    from kehu.loyalty.members import ensure_default_tiers
+    from kehu.loyalty.members.services import ensure_default_tiers
     from kehu.loyalty.models import Membership
 
     rng = np.random.default_rng(2024)
@@ -168,8 +168,8 @@ def write_refunds(order_ids: Any, cents: Any, moments: list[str]) -> None:
 def time_earning(orders: int, sample: int, members: int) -> list[dict[str, Any]]:
     from kehu.commerce.models import Order
     from kehu.loyalty.models import PointsEntry
-    from kehu.loyalty.points import check_balances, earn_for_order
-    from kehu.loyalty.points_bulk import earn_all_pending_orders
+    from kehu.loyalty.points.bulk import earn_all_pending_orders
+    from kehu.loyalty.points.services import check_balances, earn_for_order
 
     rows = []
     started = time.perf_counter()
@@ -263,7 +263,7 @@ def time_api_redemptions(threads: int) -> dict[str, Any]:
     from kehu.accounts.models import User
     from kehu.accounts.services import create_api_token
     from kehu.loyalty.models import Membership
-    from kehu.loyalty.points import award_points, check_balances
+    from kehu.loyalty.points.services import award_points, check_balances
 
     admin, _created = User.objects.get_or_create(
         username="bench-admin", defaults={"role": "admin", "display_name": "bench"}

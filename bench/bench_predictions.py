@@ -88,7 +88,7 @@ def forget_predictions() -> None:
     from django.db import connection, transaction
 
     from kehu.accounts.models import Notification
-    from kehu.segments.models import ChurnLevelChange, CustomerPrediction, PredictionFit
+    from kehu.predictions.models import ChurnLevelChange, CustomerPrediction, PredictionFit
 
     with transaction.atomic(), connection.cursor() as cursor:
         for model in (CustomerPrediction, ChurnLevelChange, PredictionFit):
@@ -97,7 +97,7 @@ def forget_predictions() -> None:
 
 
 def refresh() -> dict[str, Any]:
-    from kehu.segments.predictions import refresh_predictions
+    from kehu.predictions.refresh import refresh_predictions
 
     result = refresh_predictions()
     return {

@@ -39,11 +39,12 @@ from kehu.core.throttle import RateLimited, client_address
 from kehu.customers.api import router as customers_router
 from kehu.customers.services import DuplicateCustomer
 from kehu.engagement.api import router as engagement_router
-from kehu.loyalty.api_approvals import router as loyalty_approvals_router
-from kehu.loyalty.api_coupons import router as loyalty_coupons_router
-from kehu.loyalty.api_earning import router as loyalty_earning_router
-from kehu.loyalty.api_members import router as loyalty_members_router
-from kehu.loyalty.api_referrals import router as loyalty_referrals_router
+from kehu.loyalty.approvals.api import router as loyalty_approvals_router
+from kehu.loyalty.coupons.api import router as loyalty_coupons_router
+from kehu.loyalty.members.api import router as loyalty_members_router
+from kehu.loyalty.points.api import router as loyalty_earning_router
+from kehu.loyalty.referrals.api import router as loyalty_referrals_router
+from kehu.predictions.api import router as predictions_router
 from kehu.segments.api import router as segments_router
 from kehu.webhooks.api import router as webhooks_router
 
@@ -179,6 +180,7 @@ api.add_router("", customers_router, tags=["customers"])
 api.add_router("", commerce_router, tags=["orders"])
 api.add_router("", engagement_router, tags=["interactions"])
 api.add_router("", segments_router, tags=["segments"])
+api.add_router("", predictions_router, tags=["segments"])
 api.add_router("", loyalty_members_router, tags=["loyalty"])
 api.add_router("", loyalty_approvals_router, tags=["loyalty"])
 api.add_router("", loyalty_coupons_router, tags=["coupons"])

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "kehu.commerce",
     "kehu.engagement",
     "kehu.segments",
+    "kehu.predictions",
     "kehu.loyalty",
     "kehu.imports",
     "kehu.webhooks",

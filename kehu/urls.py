@@ -14,6 +14,7 @@ urlpatterns = [
     path("interactions/", include("kehu.engagement.urls")),
     path("data/", include("kehu.imports.urls")),
     path("segments/", include("kehu.segments.urls")),
+    path("segments/", include("kehu.predictions.urls")),
     path("loyalty/", include("kehu.loyalty.urls")),
     path("settings/webhooks/", include("kehu.webhooks.urls")),
     path("api/", api_urls),

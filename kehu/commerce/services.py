@@ -24,8 +24,8 @@ from kehu.commerce.models import (
 from kehu.commerce.queries import require_works_at, store_by_code
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
-from kehu.loyalty.tasks_points import reverse_refund_points_task
-from kehu.loyalty.tasks_referrals import reward_referral_for_order_task
+from kehu.loyalty.points.tasks import reverse_refund_points_task
+from kehu.loyalty.referrals.tasks import reward_referral_for_order_task
 from kehu.segments.tasks import refresh_customer_metrics_task
 
 CENT = Decimal("0.01")

@@ -99,32 +99,32 @@ PERIODIC_JOBS = (
     ),
     PeriodicJob(
         "loyalty_earn_pending_orders",
-        "kehu.loyalty.tasks_points.earn_pending_orders_task",
+        "kehu.loyalty.points.tasks.earn_pending_orders_task",
         every=HOURLY,
     ),
     PeriodicJob(
-        "loyalty_expire_points", "kehu.loyalty.tasks_points.expire_points_task", at=time(0, 30)
+        "loyalty_expire_points", "kehu.loyalty.points.tasks.expire_points_task", at=time(0, 30)
     ),
     PeriodicJob(
-        "loyalty_review_tiers", "kehu.loyalty.tasks_points.review_tiers_task", at=time(3, 0)
+        "loyalty_review_tiers", "kehu.loyalty.points.tasks.review_tiers_task", at=time(3, 0)
     ),
     PeriodicJob(  # in the morning: members hear of their birthday points in waking hours
         "loyalty_birthday_points",
-        "kehu.loyalty.tasks_points.birthday_points_task",
+        "kehu.loyalty.points.tasks.birthday_points_task",
         at=time(8, 0),
     ),
     PeriodicJob(
-        "loyalty_check_balances", "kehu.loyalty.tasks_points.check_balances_task", at=time(5, 0)
+        "loyalty_check_balances", "kehu.loyalty.points.tasks.check_balances_task", at=time(5, 0)
     ),
-    PeriodicJob("expire_coupons", "kehu.loyalty.tasks_coupons.expire_coupons_task", at=time(0, 15)),
+    PeriodicJob("expire_coupons", "kehu.loyalty.coupons.tasks.expire_coupons_task", at=time(0, 15)),
     PeriodicJob(
         "reward_pending_referrals",
-        "kehu.loyalty.tasks_referrals.reward_pending_referrals_task",
+        "kehu.loyalty.referrals.tasks.reward_pending_referrals_task",
         every=HOURLY,
     ),
     PeriodicJob(
         "close_due_group_deals",
-        "kehu.loyalty.tasks_referrals.close_due_group_deals_task",
+        "kehu.loyalty.referrals.tasks.close_due_group_deals_task",
         every=timedelta(minutes=15),
     ),
     PeriodicJob(

@@ -15,7 +15,11 @@ from kehu.commerce.models import Category
 from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
 from kehu.demo.business import Business
-from kehu.loyalty.members import REFERRAL_ALPHABET, REFERRAL_CODE_LENGTH, ensure_default_tiers
+from kehu.loyalty.members.services import (
+    REFERRAL_ALPHABET,
+    REFERRAL_CODE_LENGTH,
+    ensure_default_tiers,
+)
 from kehu.loyalty.models import (
     EarningRule,
     EnrolmentChannel,
@@ -23,9 +27,9 @@ from kehu.loyalty.models import (
     RedemptionItem,
     TierChange,
 )
-from kehu.loyalty.points_bulk import earn_all_pending_orders
-from kehu.loyalty.points_expiry import expire_points
-from kehu.loyalty.redemption import redeem_cash_offset, redeem_gift
+from kehu.loyalty.points.bulk import earn_all_pending_orders
+from kehu.loyalty.points.expiry import expire_points
+from kehu.loyalty.points.redemption import redeem_cash_offset, redeem_gift
 
 MEMBER_SHARE = 0.6
 REDEEMING_SHARE = 0.03

@@ -1,5 +1,6 @@
 """Back-office screens for the loyalty programme. The ledger is read-only here: points move
-only through the services (kehu/loyalty/points.py), which keep balances and entries together."""
+only through the services (kehu/loyalty/points/services.py), which keep balances and
+entries together."""
 
 from typing import Any
 

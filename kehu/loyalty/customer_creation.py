@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.customers.creation import register_creation_extra
-from kehu.loyalty.referrals import attribute_referral, normalise_code
+from kehu.loyalty.referrals.services import attribute_referral, normalise_code
 
 
 def attach_referral_code(actor: User, customer_id: int, code: str) -> str | None:

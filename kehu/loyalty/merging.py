@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.customers.models import Customer
-from kehu.loyalty.membership_status import end_open_pause
+from kehu.loyalty.members.status import end_open_pause
 from kehu.loyalty.models import (
     ApprovalRequest,
     Coupon,
@@ -37,7 +37,7 @@ from kehu.loyalty.models import (
     TierChange,
     TierChangeReason,
 )
-from kehu.loyalty.points import lock_membership
+from kehu.loyalty.points.services import lock_membership
 
 
 def merge_loyalty(kept: Customer, merged: Customer, actor: User | None) -> dict[str, int]:

@@ -4,8 +4,10 @@ from django.urls import include, path
 
 app_name = "loyalty"
 urlpatterns = [
-    path("", include("kehu.loyalty.urls_members")),
-    path("programme/earning-rules/", include("kehu.loyalty.urls_earning")),
-    path("coupons/", include("kehu.loyalty.urls_coupons")),
-    path("referrals/", include("kehu.loyalty.urls_referrals")),
+    path("", include("kehu.loyalty.members.urls")),
+    path("", include("kehu.loyalty.approvals.urls")),
+    path("", include("kehu.loyalty.programme.urls")),
+    path("programme/earning-rules/", include("kehu.loyalty.points.urls")),
+    path("coupons/", include("kehu.loyalty.coupons.urls")),
+    path("referrals/", include("kehu.loyalty.referrals.urls")),
 ]

@@ -16,11 +16,4 @@ class SegmentsConfig(AppConfig):
             moves=merging.SEGMENT_MOVES,
             drops=merging.SEGMENT_DROPS,
         )
-        # The predictions' part; it moves with them when they get an app of their own.
-        register_merge_handler(
-            "predictions",
-            merging.merge_churn_history,
-            moves=merging.PREDICTION_MOVES,
-            drops=merging.PREDICTION_DROPS,
-        )
         customer_panels.register()

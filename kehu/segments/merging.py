@@ -1,8 +1,7 @@
 """The segments' part of a customer merge (registered in `SegmentsConfig.ready()`).
 
 Places on static lists and the lifecycle history pass to the kept customer; the metrics are
-recomputed for the kept customer once the merge is committed. The churn-level history and the
-prediction are the predictions' part, kept here until they have an app of their own.
+recomputed for the kept customer once the merge is committed.
 """
 
 from django.db import transaction
@@ -10,7 +9,6 @@ from django.db import transaction
 from kehu.accounts.models import User
 from kehu.customers.models import Customer
 from kehu.segments.models import (
-    ChurnLevelChange,
     LifecycleChange,
     Segment,
     SegmentKind,
@@ -23,12 +21,6 @@ SEGMENT_MOVES = ("segments.SegmentMember.customer", "segments.LifecycleChange.cu
 SEGMENT_DROPS = {
     "segments.CustomerMetrics.customer": (
         "recomputed for the kept customer from its orders once the merge is committed"
-    ),
-}
-PREDICTION_MOVES = ("segments.ChurnLevelChange.customer",)
-PREDICTION_DROPS = {
-    "segments.CustomerPrediction.customer": (
-        "recomputed for the kept customer at the next scoring of predictions"
     ),
 }
 
@@ -56,11 +48,3 @@ def move_static_segment_memberships(source: Customer, target: Customer) -> int:
     for segment in static_lists:
         update_count(segment)
     return moved
-
-
-def merge_churn_history(kept: Customer, merged: Customer, actor: User | None) -> dict[str, int]:
-    return {
-        "churn_level_changes": ChurnLevelChange.objects.filter(customer=merged).update(
-            customer=kept
-        )
-    }

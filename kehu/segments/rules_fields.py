@@ -21,14 +21,7 @@ from kehu.customers.models import (
     SourceChannel,
 )
 from kehu.loyalty.models import GroupRole
-from kehu.segments.models import (
-    AbcClass,
-    ChurnLevel,
-    LifecycleStage,
-    NextAction,
-    RfmSegment,
-    ValueTier,
-)
+from kehu.segments.models import AbcClass, LifecycleStage, RfmSegment, ValueTier
 
 PROFILE = "profile"
 BEHAVIOUR = "behaviour"
@@ -218,30 +211,6 @@ _FIELDS = [
         path="metrics__lifecycle_stage", choices=choices_of(LifecycleStage),
     ),
     field(
-        "churn_risk", _("Churn risk (0–100)"), PREDICTIONS, "number", NUMBER,
-        path="prediction__churn_risk", whole_number=True,
-    ),
-    field(
-        "churn_level", _("Churn level"), PREDICTIONS, "choice", CHOICE_OPERATORS,
-        path="prediction__churn_level", choices=choices_of(ChurnLevel),
-    ),
-    field(
-        "next_action", _("Next best action"), PREDICTIONS, "choice", CHOICE_OPERATORS,
-        path="prediction__next_action", choices=choices_of(NextAction),
-    ),
-    field(
-        "clv", _("Predicted lifetime value"), PREDICTIONS, "money",
-        NUMBER_OPERATORS + EMPTY_OPERATORS, path="prediction__clv",
-    ),
-    field(
-        "p_alive", _("Probability still active (0–1)"), PREDICTIONS, "number", OPTIONAL_NUMBER,
-        path="prediction__p_alive",
-    ),
-    field(
-        "value_at_stake", _("Value at stake (a year)"), PREDICTIONS, "money", NUMBER,
-        path="prediction__value_at_stake",
-    ),
-    field(
         "group_buy_role", _("Group-buy role (in a successful group deal)"), BEHAVIOUR, "choice",
         CHOICE_OPERATORS, choices=choices_of(GroupRole),
     ),
@@ -269,7 +238,22 @@ _FIELDS = [
 ]  # fmt: skip
 
 RULE_FIELDS: dict[str, RuleField] = {rule_field.key: rule_field for rule_field in _FIELDS}
-"""Every built-in field a rule may test, by key; custom attributes come from `custom_field`."""
+"""Every built-in field a rule may test, by key; custom attributes come from `custom_field`.
+Other apps add theirs with `add_rule_fields` when they are ready (kehu.predictions: the
+predictions group)."""
+
+
+def add_rule_fields(fields: list[RuleField], after: str) -> None:
+    """Put another app's fields into the catalogue after the field `after`, in place (modules
+    that imported RULE_FIELDS see them). Adding the same keys again changes nothing."""
+    entries = [
+        (key, value) for key, value in RULE_FIELDS.items() if key not in {f.key for f in fields}
+    ]
+    position = [key for key, _value in entries].index(after) + 1
+    entries[position:position] = [(rule_field.key, rule_field) for rule_field in fields]
+    RULE_FIELDS.clear()
+    RULE_FIELDS.update(entries)
+
 
 CUSTOM_PREFIX = "custom."
 MAX_TAG_CHOICES = 1000

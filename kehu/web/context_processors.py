@@ -44,8 +44,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     segments_url = optional_url("segments:overview")
     if segments_url and user.policy.can_manage_segments:
         items.append(NavItem(_("Segments"), segments_url, "segments"))
-        items.append(NavItem(_("Churn warnings"), reverse("segments:churn"), "churn"))
-        items.append(NavItem(_("Lifetime value"), reverse("segments:clv"), "clv"))
+        items.append(NavItem(_("Churn warnings"), reverse("predictions:churn"), "churn"))
+        items.append(NavItem(_("Lifetime value"), reverse("predictions:clv"), "clv"))
     members_url = optional_url("loyalty:members")
     if members_url and (user.policy.can_serve_members or user.policy.can_manage_loyalty):
         items.append(NavItem(pgettext("loyalty", "Members"), members_url, "loyalty"))

@@ -3,9 +3,9 @@ the loyalty programme report (the segment overview and referral report have thei
 
 import pytest
 
-from kehu.loyalty.points import award_points
+from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.points_data import make_member
-from kehu.segments.tests.test_prediction_views import at_risk
+from kehu.predictions.tests.test_prediction_views import at_risk
 from tests.fixtures.browser import log_in
 from tests.fixtures.people import PASSWORD
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from kehu.commerce.models import Order, Product, SalesChannel
 from kehu.engagement.models import FollowUp
-from kehu.segments.models import CustomerPrediction
+from kehu.predictions.models import CustomerPrediction
 from tests.fixtures.browser import log_in
 from tests.fixtures.people import PASSWORD
 from tests.fixtures.records import make_customer

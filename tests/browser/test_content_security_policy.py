@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from kehu.loyalty.points import award_points
+from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.points_data import make_member
 from kehu.segments.models import Segment, SegmentSnapshot
 from kehu.segments.tests.test_views import static_segment

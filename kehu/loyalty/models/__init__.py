@@ -1,13 +1,13 @@
 """The loyalty programme's records, one module per part: members and tiers, the points ledger,
 coupons, referrals and group deals."""
 
-from kehu.loyalty.models.approvals import (
+from kehu.loyalty.approvals.models import (
     ApprovalKind,
     ApprovalRequest,
     ApprovalStatus,
     StaffLimit,
 )
-from kehu.loyalty.models.coupons import (
+from kehu.loyalty.coupons.models import (
     Coupon,
     CouponIssueBatch,
     CouponKind,
@@ -16,8 +16,8 @@ from kehu.loyalty.models.coupons import (
     IssueBatchStatus,
     ValidityKind,
 )
-from kehu.loyalty.models.groupbuy import GroupDeal, GroupDealStatus, GroupParticipant, GroupRole
-from kehu.loyalty.models.members import (
+from kehu.loyalty.groupbuy.models import GroupDeal, GroupDealStatus, GroupParticipant, GroupRole
+from kehu.loyalty.members.models import (
     EnrolmentChannel,
     LoyaltySettings,
     Membership,
@@ -28,7 +28,7 @@ from kehu.loyalty.models.members import (
     TierChange,
     TierChangeReason,
 )
-from kehu.loyalty.models.points import (
+from kehu.loyalty.points.models import (
     EarningRule,
     PointsEntry,
     PointsKind,
@@ -36,7 +36,7 @@ from kehu.loyalty.models.points import (
     Redemption,
     RedemptionItem,
 )
-from kehu.loyalty.models.referrals import Referral, ReferralStatus
+from kehu.loyalty.referrals.models import Referral, ReferralStatus
 
 __all__ = [
     "ApprovalKind",

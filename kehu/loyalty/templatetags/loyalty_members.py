@@ -4,8 +4,8 @@ from typing import Any
 
 from django import template
 
-from kehu.loyalty.member_queries import may_read_members
-from kehu.loyalty.members import membership_of
+from kehu.loyalty.members.queries import may_read_members
+from kehu.loyalty.members.services import membership_of
 
 register = template.Library()
 

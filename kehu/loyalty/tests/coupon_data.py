@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from kehu.commerce.models import Order, SalesChannel
 from kehu.customers.models import Customer
-from kehu.loyalty.coupon_templates import TemplateInput, create_template
+from kehu.loyalty.coupons.coupon_templates import TemplateInput, create_template
 from kehu.loyalty.models import Coupon, CouponStatus, CouponTemplate
 
 _orders = count(1)

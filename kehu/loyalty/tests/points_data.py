@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from kehu.accounts.models import User
 from kehu.commerce.models import ChannelKind, Order, OrderStatus, Refund, SalesChannel
 from kehu.customers.models import Customer
-from kehu.loyalty.members import create_membership
+from kehu.loyalty.members.services import create_membership
 from kehu.loyalty.models import EnrolmentChannel, Membership, PointsEntry
 from tests.fixtures.records import make_customer
 

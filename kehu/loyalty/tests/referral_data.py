@@ -10,8 +10,8 @@ from django.utils import timezone
 from kehu.accounts.models import User
 from kehu.commerce.models import Order, OrderLine, Product, SalesChannel
 from kehu.customers.models import Customer
-from kehu.loyalty.groupbuy import GroupDealInput, create_group_deal
-from kehu.loyalty.members import enrol_member
+from kehu.loyalty.groupbuy.services import GroupDealInput, create_group_deal
+from kehu.loyalty.members.services import enrol_member
 from kehu.loyalty.models import GroupDeal, Membership, PointsEntry
 from tests.fixtures.records import make_customer
 

@@ -12,10 +12,10 @@ from django.urls import reverse
 from kehu.accounts.roles import Role
 from kehu.commerce.models import Store
 from kehu.core.errors import NotAllowed
-from kehu.loyalty.coupons import issue_coupon, redeem_coupon
+from kehu.loyalty.coupons.services import issue_coupon, redeem_coupon
 from kehu.loyalty.models import Coupon, CouponStatus, Membership, Redemption, RedemptionItem
-from kehu.loyalty.points import award_points
-from kehu.loyalty.redemption import redeem_cash_offset, redeem_gift
+from kehu.loyalty.points.redemption import redeem_cash_offset, redeem_gift
+from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.coupon_data import make_order as make_coupon_order
 from kehu.loyalty.tests.coupon_data import make_template
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture

@@ -15,9 +15,10 @@ from kehu.accounts.models import Notification, User
 from kehu.accounts.roles import Role
 from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
-from kehu.loyalty.approvals import decide_approval
-from kehu.loyalty.coupon_issuing import run_issue_batch
-from kehu.loyalty.coupons import issue_coupon
+from kehu.loyalty.approvals.limits import limits_for
+from kehu.loyalty.approvals.services import decide_approval
+from kehu.loyalty.coupons.issuing import run_issue_batch
+from kehu.loyalty.coupons.services import issue_coupon
 from kehu.loyalty.models import (
     ApprovalRequest,
     Coupon,
@@ -26,7 +27,6 @@ from kehu.loyalty.models import (
     LoyaltySettings,
     StaffLimit,
 )
-from kehu.loyalty.staff_limits import limits_for
 from kehu.loyalty.tests.coupon_data import make_template
 from kehu.loyalty.tests.points_data import in_english  # noqa: F401 - a fixture
 from kehu.segments.models import Segment, SegmentMember

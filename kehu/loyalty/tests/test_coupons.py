@@ -12,9 +12,9 @@ from django.utils import timezone
 from kehu.commerce.models import OrderStatus
 from kehu.commerce.services import refund_order
 from kehu.core.errors import NotAllowed, RuleViolation
-from kehu.loyalty.coupon_rules import UnknownCoupon, coupon_discount, describe_value
-from kehu.loyalty.coupon_templates import update_template
-from kehu.loyalty.coupons import (
+from kehu.loyalty.coupons.coupon_templates import update_template
+from kehu.loyalty.coupons.rules import UnknownCoupon, coupon_discount, describe_value
+from kehu.loyalty.coupons.services import (
     CODE_LENGTH,
     check_coupon,
     expire_coupons,
@@ -22,7 +22,7 @@ from kehu.loyalty.coupons import (
     redeem_coupon,
     void_coupon,
 )
-from kehu.loyalty.members import enrol_member, ensure_default_tiers
+from kehu.loyalty.members.services import enrol_member, ensure_default_tiers
 from kehu.loyalty.models import Coupon, CouponStatus, CouponTemplate, Membership
 from kehu.loyalty.tests.coupon_data import (
     aware,

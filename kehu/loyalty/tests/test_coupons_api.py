@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from kehu.loyalty.coupons import issue_coupon
+from kehu.loyalty.coupons.services import issue_coupon
 from kehu.loyalty.models import Coupon, CouponIssueBatch, CouponStatus, CouponTemplate
 from kehu.loyalty.tests.coupon_data import make_order, make_template
 from kehu.segments.models import Segment, SegmentMember

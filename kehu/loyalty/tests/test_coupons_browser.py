@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from kehu.loyalty.coupons import issue_coupon
+from kehu.loyalty.coupons.services import issue_coupon
 from kehu.loyalty.models import Coupon, CouponTemplate
 from kehu.loyalty.tests.coupon_data import make_order, make_template
 from tests.fixtures.browser import log_in

@@ -29,8 +29,8 @@ import pytest
 from django.db import connection
 
 from kehu.core.errors import DomainError
-from kehu.loyalty import coupons
-from kehu.loyalty.coupons import issue_one, redeem_coupon
+from kehu.loyalty.coupons import services as coupons
+from kehu.loyalty.coupons.services import issue_one, redeem_coupon
 from kehu.loyalty.models import Coupon, CouponTemplate
 from kehu.loyalty.tests.coupon_data import make_order, make_template
 from tests.fixtures.records import make_customer

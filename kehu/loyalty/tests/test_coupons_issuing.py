@@ -10,11 +10,12 @@ from django.utils import timezone
 from kehu.commerce.services import refund_order
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.core.schedule import PERIODIC_JOBS
-from kehu.loyalty import coupon_issuing, coupons
-from kehu.loyalty.coupon_issuing import request_issue_batch, run_issue_batch
-from kehu.loyalty.coupon_queries import skip_reasons, templates_with_stats
-from kehu.loyalty.coupons import issue_coupon, redeem_coupon, void_coupon
-from kehu.loyalty.members import enrol_member, ensure_default_tiers
+from kehu.loyalty.coupons import issuing as coupon_issuing
+from kehu.loyalty.coupons import services as coupons
+from kehu.loyalty.coupons.issuing import request_issue_batch, run_issue_batch
+from kehu.loyalty.coupons.queries import skip_reasons, templates_with_stats
+from kehu.loyalty.coupons.services import issue_coupon, redeem_coupon, void_coupon
+from kehu.loyalty.members.services import enrol_member, ensure_default_tiers
 from kehu.loyalty.models import Coupon, CouponIssueBatch, CouponStatus, Membership
 from kehu.loyalty.tests.coupon_data import make_coupon, make_order, make_template
 from kehu.segments.models import Segment, SegmentMember

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from kehu.loyalty.coupons import issue_coupon, redeem_coupon
+from kehu.loyalty.coupons.services import issue_coupon, redeem_coupon
 from kehu.loyalty.models import Coupon, CouponIssueBatch, CouponStatus, CouponTemplate
 from kehu.loyalty.tests.coupon_data import make_order, make_template
 from kehu.segments.models import Segment, SegmentMember

@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from kehu.commerce.models import Category, Order, OrderLine, Product, Store
 from kehu.core.errors import NotAllowed
-from kehu.loyalty.earning_rules import RuleInput, rule_state, save_earning_rule
 from kehu.loyalty.models import EarningRule, MembershipPause, MembershipStatus, PointsEntry
-from kehu.loyalty.points import earn_for_order
-from kehu.loyalty.points_bulk import earn_all_pending_orders
-from kehu.loyalty.points_refunds import reverse_points_for_refund
+from kehu.loyalty.points.bulk import earn_all_pending_orders
+from kehu.loyalty.points.earning_rules import RuleInput, rule_state, save_earning_rule
+from kehu.loyalty.points.refunds import reverse_points_for_refund
+from kehu.loyalty.points.services import earn_for_order
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     assert_ledger_consistent,
     in_english,

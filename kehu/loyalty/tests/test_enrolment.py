@@ -3,7 +3,7 @@
 import pytest
 
 from kehu.core.errors import NotAllowed
-from kehu.loyalty.members import enrol_member, ensure_default_tiers
+from kehu.loyalty.members.services import enrol_member, ensure_default_tiers
 from kehu.loyalty.models import Membership, TierChange
 from tests.fixtures.records import make_customer
 

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from kehu.core.errors import NotAllowed, RuleViolation
-from kehu.loyalty.groupbuy import (
+from kehu.loyalty.groupbuy.services import (
     cancel_group_deal,
     close_due_group_deals,
     close_group_deal,
@@ -18,7 +18,7 @@ from kehu.loyalty.groupbuy import (
     join_group_deal,
 )
 from kehu.loyalty.models import GroupDeal, GroupParticipant, Membership, PointsEntry
-from kehu.loyalty.points import earn_for_order
+from kehu.loyalty.points.services import earn_for_order
 from kehu.loyalty.tests.referral_data import (
     balance,
     deal_input,

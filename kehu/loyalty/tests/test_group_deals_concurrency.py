@@ -4,7 +4,7 @@ threads, one connection each). See test_referrals_concurrency.py for why Postgre
 import pytest
 from django.db import connection
 
-from kehu.loyalty.groupbuy import close_due_group_deals, close_group_deal, join_group_deal
+from kehu.loyalty.groupbuy.services import close_due_group_deals, close_group_deal, join_group_deal
 from kehu.loyalty.models import GroupDeal, GroupParticipant, PointsEntry
 from kehu.loyalty.tests.referral_data import balance, expire, make_deal, make_member, make_order
 from kehu.loyalty.tests.test_referrals_concurrency import PARALLEL, run_together

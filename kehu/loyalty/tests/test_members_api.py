@@ -8,7 +8,7 @@ import pytest
 from kehu.commerce.models import Order
 from kehu.customers.models import Customer
 from kehu.loyalty.models import Membership, PointsEntry, Redemption, RedemptionItem
-from kehu.loyalty.points import award_points
+from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     in_english,
     make_member,

@@ -8,7 +8,7 @@ from kehu.customers.models import Customer
 from kehu.demo.generate import generate_demo
 from kehu.demo.reset import delete_business_records
 from kehu.loyalty.models import Membership, PointsEntry
-from kehu.loyalty.points import check_balances
+from kehu.loyalty.points.services import check_balances
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from kehu.loyalty.models import (
     RedemptionItem,
     Tier,
 )
-from kehu.loyalty.points import award_points, earn_for_order
+from kehu.loyalty.points.services import award_points, earn_for_order
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     assert_ledger_consistent,
     in_english,
@@ -262,7 +262,7 @@ def test_the_gift_catalogue_page(manager, sales):
 
 
 def test_the_report_adds_up_the_ledger(manager, member, service_agent):
-    from kehu.loyalty.redemption import redeem_cash_offset
+    from kehu.loyalty.points.redemption import redeem_cash_offset
 
     redeem_cash_offset(service_agent, member.customer_id, Decimal("1.50"), idempotency_key="k")
     page = client_for(manager).get(reverse("loyalty:report"))

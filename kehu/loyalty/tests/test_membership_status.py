@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from kehu.accounts.roles import Role
 from kehu.core.errors import NotAllowed, RuleViolation
-from kehu.loyalty.member_points import earn_points_for_order
-from kehu.loyalty.members import UnknownMember
-from kehu.loyalty.membership_status import allowed_moves, change_membership_status
+from kehu.loyalty.members.counter import earn_points_for_order
+from kehu.loyalty.members.services import UnknownMember
+from kehu.loyalty.members.status import allowed_moves, change_membership_status
 from kehu.loyalty.models import (
     Membership,
     MembershipPause,
@@ -24,8 +24,8 @@ from kehu.loyalty.models import (
     Redemption,
     RedemptionItem,
 )
-from kehu.loyalty.points import award_points, check_balances, earn_for_order
-from kehu.loyalty.redemption import redeem_cash_offset, redeem_gift
+from kehu.loyalty.points.redemption import redeem_cash_offset, redeem_gift
+from kehu.loyalty.points.services import award_points, check_balances, earn_for_order
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     assert_ledger_consistent,
     balance_of,

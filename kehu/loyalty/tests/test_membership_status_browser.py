@@ -4,7 +4,7 @@ form, sees the forfeit warning first, and comes back to the page with the new st
 import pytest
 
 from kehu.loyalty.models import Membership
-from kehu.loyalty.points import award_points
+from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.points_data import make_member
 from tests.fixtures.browser import log_in
 from tests.fixtures.people import PASSWORD

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from kehu.loyalty.membership_status import StatusChange, change_membership_status
+from kehu.loyalty.members.status import StatusChange, change_membership_status
 from kehu.loyalty.models import Membership, MembershipPause, PointsEntry, Redemption
-from kehu.loyalty.points import award_points
-from kehu.loyalty.redemption import RedemptionResult, redeem_cash_offset
+from kehu.loyalty.points.redemption import RedemptionResult, redeem_cash_offset
+from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.points_data import assert_ledger_consistent, make_member
 from kehu.loyalty.tests.test_points_concurrency import codes, run_together
 

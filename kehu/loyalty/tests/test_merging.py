@@ -10,7 +10,7 @@ from django.utils import timezone
 from kehu.core.errors import NotAllowed
 from kehu.customers.models import Customer, CustomerMerge
 from kehu.customers.services import merge_customers
-from kehu.loyalty.membership_status import change_membership_status
+from kehu.loyalty.members.status import change_membership_status
 from kehu.loyalty.models import (
     ApprovalKind,
     ApprovalRequest,
@@ -26,8 +26,8 @@ from kehu.loyalty.models import (
     Tier,
     TierChange,
 )
-from kehu.loyalty.points import award_points, check_balances
-from kehu.loyalty.redemption import redeem_gift
+from kehu.loyalty.points.redemption import redeem_gift
+from kehu.loyalty.points.services import award_points, check_balances
 from kehu.loyalty.tests.coupon_data import make_coupon, make_template
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     assert_ledger_consistent,

@@ -9,16 +9,16 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from kehu.core.errors import RuleViolation
-from kehu.loyalty.adjustments import adjust_points
 from kehu.loyalty.models import Membership, PointsEntry, PointsKind, PointsSource, Tier
-from kehu.loyalty.points import (
+from kehu.loyalty.points.adjustments import adjust_points
+from kehu.loyalty.points.expiry import expire_points
+from kehu.loyalty.points.services import (
     award_points,
     check_balances,
     earn_for_order,
     months_after,
     order_points,
 )
-from kehu.loyalty.points_expiry import expire_points
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     assert_ledger_consistent,
     balance_of,

@@ -13,8 +13,7 @@ from django.urls import reverse
 from kehu.accounts.models import Notification, Team, User
 from kehu.accounts.roles import Role
 from kehu.core.errors import NotAllowed
-from kehu.loyalty.adjustments import adjust_points
-from kehu.loyalty.approvals import decide_approval
+from kehu.loyalty.approvals.services import decide_approval
 from kehu.loyalty.models import (
     ApprovalRequest,
     LoyaltySettings,
@@ -22,7 +21,8 @@ from kehu.loyalty.models import (
     PointsEntry,
     Redemption,
 )
-from kehu.loyalty.points import award_points
+from kehu.loyalty.points.adjustments import adjust_points
+from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.coupon_data import make_template
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     assert_ledger_consistent,

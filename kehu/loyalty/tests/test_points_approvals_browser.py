@@ -4,7 +4,7 @@ approval, an administrator approves it on the approvals page, and the statement 
 import pytest
 
 from kehu.loyalty.models import ApprovalRequest, Membership
-from kehu.loyalty.points import award_points
+from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.points_data import make_member
 from tests.fixtures.browser import log_in
 from tests.fixtures.people import PASSWORD

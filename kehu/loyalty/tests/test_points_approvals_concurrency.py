@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from kehu.loyalty.adjustments import Adjustment, adjust_points
-from kehu.loyalty.approvals import decide_approval
-from kehu.loyalty.coupons import issue_one
+from kehu.loyalty.approvals.services import decide_approval
+from kehu.loyalty.coupons.services import issue_one
 from kehu.loyalty.models import ApprovalRequest, Coupon, Membership, PointsEntry
+from kehu.loyalty.points.adjustments import Adjustment, adjust_points
 from kehu.loyalty.tests.coupon_data import make_template
 from kehu.loyalty.tests.points_data import assert_ledger_consistent, make_member
 from kehu.loyalty.tests.test_points_concurrency import run_together

@@ -18,9 +18,9 @@ from kehu.loyalty.models import (
     Tier,
     TierChange,
 )
-from kehu.loyalty.points import award_points, earn_for_order
-from kehu.loyalty.points_bulk import earn_all_pending_orders
-from kehu.loyalty.redemption import redeem_cash_offset
+from kehu.loyalty.points.bulk import earn_all_pending_orders
+from kehu.loyalty.points.redemption import redeem_cash_offset
+from kehu.loyalty.points.services import award_points, earn_for_order
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     assert_ledger_consistent,
     in_english,

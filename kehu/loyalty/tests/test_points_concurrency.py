@@ -17,9 +17,9 @@ import pytest
 from django.db import connection
 
 from kehu.loyalty.models import PointsEntry, PointsKind, Redemption, RedemptionItem
-from kehu.loyalty.points import award_points, earn_for_order
-from kehu.loyalty.points_bulk import earn_all_pending_orders
-from kehu.loyalty.redemption import RedemptionResult, redeem_cash_offset, redeem_gift
+from kehu.loyalty.points.bulk import earn_all_pending_orders
+from kehu.loyalty.points.redemption import RedemptionResult, redeem_cash_offset, redeem_gift
+from kehu.loyalty.points.services import award_points, earn_for_order
 from kehu.loyalty.tests.points_data import assert_ledger_consistent, make_member, make_order
 
 pytestmark = [
@@ -130,8 +130,8 @@ def test_the_same_order_earned_twenty_times_in_parallel_earns_once(sales):
 
 
 def test_redemptions_racing_refund_reversals_and_expiry_keep_the_ledger_exact(sales):
-    from kehu.loyalty.points_expiry import expire_points
-    from kehu.loyalty.points_refunds import reverse_points_for_refund
+    from kehu.loyalty.points.expiry import expire_points
+    from kehu.loyalty.points.refunds import reverse_points_for_refund
     from kehu.loyalty.tests.points_data import make_refund
 
     member = make_member(sales)

@@ -8,7 +8,7 @@ from django.http import Http404
 
 from kehu.commerce.models import Store
 from kehu.core.errors import NotAllowed, RuleViolation
-from kehu.loyalty.members import UnknownMember
+from kehu.loyalty.members.services import UnknownMember
 from kehu.loyalty.models import (
     LoyaltySettings,
     PointsEntry,
@@ -16,8 +16,8 @@ from kehu.loyalty.models import (
     Redemption,
     RedemptionItem,
 )
-from kehu.loyalty.points import award_points
-from kehu.loyalty.redemption import redeem_cash_offset, redeem_gift, save_gift
+from kehu.loyalty.points.redemption import redeem_cash_offset, redeem_gift, save_gift
+from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     assert_ledger_consistent,
     in_english,

@@ -7,14 +7,14 @@ import pytest
 
 from kehu.commerce.services import refund_order
 from kehu.loyalty.models import PointsEntry, PointsKind, PointsSource
-from kehu.loyalty.points import award_points, earn_for_order
-from kehu.loyalty.points_refunds import (
+from kehu.loyalty.points.redemption import redeem_cash_offset
+from kehu.loyalty.points.refunds import (
     refunds_not_reversed,
     reverse_pending_refunds,
     reverse_points_for_refund,
     share_between,
 )
-from kehu.loyalty.redemption import redeem_cash_offset
+from kehu.loyalty.points.services import award_points, earn_for_order
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     assert_ledger_consistent,
     in_english,

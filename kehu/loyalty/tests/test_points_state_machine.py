@@ -28,13 +28,13 @@ from hypothesis.stateful import (
 from kehu.accounts.roles import Role
 from kehu.commerce.models import Store
 from kehu.core.errors import RuleViolation
-from kehu.loyalty.adjustments import adjust_points
+from kehu.loyalty.approvals.limits import limits_for
 from kehu.loyalty.models import Membership, PointsEntry, StaffLimit, Tier
-from kehu.loyalty.points import earn_for_order, months_after
-from kehu.loyalty.points_expiry import expire_points
-from kehu.loyalty.points_refunds import reverse_points_for_refund
-from kehu.loyalty.redemption import redeem_cash_offset
-from kehu.loyalty.staff_limits import limits_for
+from kehu.loyalty.points.adjustments import adjust_points
+from kehu.loyalty.points.expiry import expire_points
+from kehu.loyalty.points.redemption import redeem_cash_offset
+from kehu.loyalty.points.refunds import reverse_points_for_refund
+from kehu.loyalty.points.services import earn_for_order, months_after
 from kehu.loyalty.tests.points_data import make_member, make_order, make_refund
 from tests.fixtures.people import make_user
 

@@ -13,8 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kehu.accounts.models import Notification
-from kehu.loyalty.loyalty_settings import update_loyalty_settings
-from kehu.loyalty.members import ensure_default_tiers
+from kehu.loyalty.members.services import ensure_default_tiers
 from kehu.loyalty.models import (
     Coupon,
     CouponTemplate,
@@ -23,8 +22,9 @@ from kehu.loyalty.models import (
     PointsEntry,
     Referral,
 )
-from kehu.loyalty.referral_queries import referral_report, rewards_given
-from kehu.loyalty.referrals import (
+from kehu.loyalty.programme.services import update_loyalty_settings
+from kehu.loyalty.referrals.queries import referral_report, rewards_given
+from kehu.loyalty.referrals.services import (
     attribute_referral,
     reward_pending_referrals,
     reward_referral,

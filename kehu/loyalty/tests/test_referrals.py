@@ -15,8 +15,8 @@ from kehu.loyalty.models import (
     PointsEntry,
     Referral,
 )
-from kehu.loyalty.referral_queries import flatten_tree, referral_report, referral_tree
-from kehu.loyalty.referrals import (
+from kehu.loyalty.referrals.queries import flatten_tree, referral_report, referral_tree
+from kehu.loyalty.referrals.services import (
     attribute_referral,
     reward_pending_referrals,
     reward_referral,
@@ -231,7 +231,7 @@ def test_a_referrer_frozen_before_the_reward_is_rejected(sales, referrer, newcom
 
 def test_a_new_member_already_frozen_is_rejected(sales, referrer, newcomer, channel):
     attribute(sales, newcomer, referrer, now=days_ago(2))
-    from kehu.loyalty.members import enrol_member
+    from kehu.loyalty.members.services import enrol_member
 
     enrol_member(sales, newcomer.pk)
     Membership.objects.filter(customer=newcomer).update(status="frozen")

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from kehu.loyalty.models import GroupDeal, GroupParticipant, Referral
-from kehu.loyalty.referrals import attribute_referral
+from kehu.loyalty.referrals.services import attribute_referral
 from kehu.loyalty.tests.referral_data import expire, make_deal, make_member, make_order
 from tests.api_client import ApiClient, error_paths
 from tests.fixtures.records import make_customer

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from kehu.loyalty.models import GroupDeal
-from kehu.loyalty.referrals import attribute_referral, reward_pending_referrals
+from kehu.loyalty.referrals.services import attribute_referral, reward_pending_referrals
 from kehu.loyalty.tests.referral_data import days_ago, make_member, make_order
 from tests.fixtures.browser import log_in
 from tests.fixtures.people import PASSWORD

@@ -24,7 +24,7 @@ from kehu.loyalty.models import (
     PointsEntry,
     Referral,
 )
-from kehu.loyalty.referrals import (
+from kehu.loyalty.referrals.services import (
     attribute_referral,
     reward_pending_referrals,
     reward_referral_for_order,

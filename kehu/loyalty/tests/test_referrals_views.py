@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from kehu.loyalty.groupbuy import join_group_deal
+from kehu.loyalty.groupbuy.services import join_group_deal
 from kehu.loyalty.models import GroupDeal, GroupParticipant
-from kehu.loyalty.referrals import attribute_referral, reward_pending_referrals
+from kehu.loyalty.referrals.services import attribute_referral, reward_pending_referrals
 from kehu.loyalty.tests.referral_data import days_ago, make_deal, make_member, make_order
 from tests.fixtures.records import make_customer
 

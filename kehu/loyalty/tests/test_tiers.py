@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from kehu.customers.models import Customer
+from kehu.loyalty.members.tiers import give_birthday_points, review_tiers, upgrade_if_qualified
 from kehu.loyalty.models import (
     LoyaltySettings,
     Membership,
@@ -15,14 +16,13 @@ from kehu.loyalty.models import (
     TierBasis,
     TierChange,
 )
-from kehu.loyalty.points import award_points, earn_for_order
+from kehu.loyalty.points.services import award_points, earn_for_order
 from kehu.loyalty.tests.points_data import (  # noqa: F401 - in_english is a fixture
     assert_ledger_consistent,
     in_english,
     make_member,
     make_order,
 )
-from kehu.loyalty.tiers import give_birthday_points, review_tiers, upgrade_if_qualified
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]
 

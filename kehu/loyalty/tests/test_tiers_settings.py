@@ -7,9 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kehu.core.errors import NotAllowed
-from kehu.loyalty.loyalty_settings import TierInput, save_tiers, update_loyalty_settings
-from kehu.loyalty.members import ensure_default_tiers
+from kehu.loyalty.members.services import ensure_default_tiers
 from kehu.loyalty.models import LoyaltySettings, Tier
+from kehu.loyalty.programme.services import TierInput, save_tiers, update_loyalty_settings
 from kehu.loyalty.tests.points_data import in_english, make_member  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_english")]

@@ -7,11 +7,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from kehu.loyalty.points import check_balances
-from kehu.loyalty.points_bulk import earn_all_pending_orders
-from kehu.loyalty.points_expiry import expire_points
-from kehu.loyalty.points_refunds import reverse_pending_refunds
-from kehu.loyalty.tiers import give_birthday_points, review_tiers
+from kehu.loyalty.members.tiers import give_birthday_points, review_tiers
+from kehu.loyalty.points.bulk import earn_all_pending_orders
+from kehu.loyalty.points.expiry import expire_points
+from kehu.loyalty.points.refunds import reverse_pending_refunds
+from kehu.loyalty.points.services import check_balances
 
 JOBS = {
     "earn-orders": "Earn points for every order of a member that has not earned yet.",

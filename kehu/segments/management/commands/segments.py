@@ -8,9 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from kehu.customers.models import Customer
-from kehu.segments.models import ChurnLevel, CustomerMetrics
-from kehu.segments.nightly import refresh_segmentation
-from kehu.segments.predictions import PredictionReport
+from kehu.segments.models import CustomerMetrics
+from kehu.segments.nightly import PredictionSummary, refresh_segmentation
 from kehu.segments.refresh import RefreshReport, refresh_customer_metrics
 
 
@@ -62,27 +61,9 @@ class Command(BaseCommand):
         )
         self.print_steps(report.seconds, report.total_seconds)
 
-    def print_predictions(self, report: PredictionReport) -> None:
-        levels = ", ".join(
-            f"{ChurnLevel(level).label} {report.levels.get(level, 0):,}" for level in ChurnLevel
-        )
-        self.stdout.write(
-            _(
-                "Predicted %(customers)s customers (%(buyers)s buyers, %(repeat)s repeat "
-                "buyers). Churn levels: %(levels)s; %(warned)s newly warned, "
-                "%(notifications)s owners notified."
-            )
-            % {
-                "customers": f"{report.customers:,}",
-                "buyers": f"{report.buyers:,}",
-                "repeat": f"{report.repeat_buyers:,}",
-                "levels": levels,
-                "warned": f"{report.newly_warned:,}",
-                "notifications": f"{report.notifications:,}",
-            }
-        )
-        if report.fit_message:
-            self.stdout.write(report.fit_message)
+    def print_predictions(self, report: PredictionSummary) -> None:
+        for line in report.summary_lines():
+            self.stdout.write(line)
         self.print_steps(report.seconds, report.total_seconds)
 
     def print_steps(self, seconds_by_step: dict[str, float], total: float) -> None:

@@ -1,0 +1,219 @@
+"""Prediction pages: the churn warning list (流失预警) with its export and call-back planning, the
+CLV overview, the model diagnostics and the prediction settings. Every read goes through
+`kehu.predictions.queries` (the permission layer); every write is one service call
+through `kehu.web.outcomes.call_service`."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from kehu.accounts.models import User
+from kehu.accounts.roles import Scope
+from kehu.commerce.models import Store
+from kehu.customers.views import warn_of_ignored_filters
+from kehu.engagement.models import FollowUpSource
+from kehu.engagement.services import MAX_FOLLOW_UPS_AT_ONCE, FollowUpPlan, plan_follow_ups
+from kehu.imports.views import export_response, require_export_rights
+from kehu.predictions.clv_diagnostics import build_diagnostics, holdout_chart_data
+from kehu.predictions.clv_overview import build_clv_overview, clv_chart_data
+from kehu.predictions.forms import ChurnFollowUpForm, PredictionSettingsForm
+from kehu.predictions.models import PredictionSettings
+from kehu.predictions.queries import (
+    DEFAULT_CHURN_SORT,
+    LEVEL_FILTER_LABELS,
+    STAGE_FILTER_LABELS,
+    ChurnFilters,
+    churn_customer_ids,
+    churn_export_headers,
+    churn_export_rows,
+    churn_list,
+    churn_owner_choices,
+    describe_churn_rows,
+    follow_up_reasons,
+    visible_predictions,
+)
+from kehu.predictions.settings_service import update_prediction_settings
+from kehu.segments.queries import visible_segments
+from kehu.segments.views import paginate, require_segment_rights
+from kehu.web.outcomes import call_service
+
+# --- the churn warning list -------------------------------------------------------------------
+
+
+@require_GET
+def churn(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    require_segment_rights(user)
+    filters = ChurnFilters.from_params(request.GET)
+    warn_of_ignored_filters(request)
+    page = paginate(request, churn_list(user, filters))
+    rows = describe_churn_rows(page.object_list)
+    context = {
+        "page": page,
+        "rows": rows,
+        "filters": filters,
+        "filter_query": churn_query(filters),
+        "level_choices": list(LEVEL_FILTER_LABELS.items()),
+        "stage_choices": list(STAGE_FILTER_LABELS.items()),
+        "owners": churn_owner_choices(user),
+        "stores": Store.objects.only("pk", "name"),
+        "segments": visible_segments(user).select_related(None).only("pk", "name"),
+        "follow_up_form": ChurnFollowUpForm(),
+        "can_plan": user.policy.can_log_interactions,
+        "can_export": user.policy.can_export,
+        "has_predictions": bool(rows) or visible_predictions(user).exists(),
+        "section": "churn",
+    }
+    return render(request, "predictions/churn.html", context)
+
+
+def churn_query(filters: ChurnFilters) -> str:
+    """The filters as a query string, to come back to the same list after an action."""
+    params = {
+        "level": filters.level,
+        "stage": filters.stage,
+        "owner": filters.owner,
+        "store": filters.store_id or "",
+        "segment": filters.segment_id or "",
+        "q": filters.search,
+        "sort": filters.sort if filters.sort != DEFAULT_CHURN_SORT else "",
+    }
+    return urlencode({key: value for key, value in params.items() if value})
+
+
+@require_GET
+def churn_export(request: HttpRequest) -> StreamingHttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    require_segment_rights(user)
+    require_export_rights(request)
+    rows = churn_export_rows(user, ChurnFilters.from_params(request.GET))
+    return export_response(request, "churn-warnings", churn_export_headers, rows)
+
+
+@require_POST
+def churn_follow_ups(request: HttpRequest) -> HttpResponse:
+    """Call-back tasks for the ticked customers, or for every customer matching the filters
+    (posted along as hidden fields), each with its churn summary as the reason."""
+    user: User = request.user  # type: ignore[assignment]
+    require_segment_rights(user)
+    filters = ChurnFilters.from_params(request.POST)
+    back = reverse("predictions:churn") + "?" + churn_query(filters)
+    form = ChurnFollowUpForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return redirect(back)
+    customer_ids = (
+        form.cleaned_data["customer"]
+        if form.cleaned_data["target"] == ChurnFollowUpForm.SELECTED
+        else churn_customer_ids(user, filters, MAX_FOLLOW_UPS_AT_ONCE)
+    )
+    outcome = call_service(
+        request,
+        plan_follow_ups,
+        user,
+        customer_ids,
+        due_on=form.cleaned_data["due_on"],
+        reasons=follow_up_reasons(user, customer_ids),
+        default_reason=_("Churn warning"),
+        source=FollowUpSource.CHURN_WARNING,
+    )
+    if outcome.succeeded:
+        messages.success(request, plan_message(outcome.value))
+    return redirect(back)
+
+
+def plan_message(plan: FollowUpPlan) -> str:
+    """ "Created 12 call-back tasks; 3 already had one" (and any skipped as not visible)."""
+    parts = [
+        ngettext(
+            "Created %(count)d call-back task", "Created %(count)d call-back tasks", plan.created
+        )
+        % {"count": plan.created}
+    ]
+    if plan.already_open:
+        parts.append(
+            ngettext("%(count)d already had one", "%(count)d already had one", plan.already_open)
+            % {"count": plan.already_open}
+        )
+    if plan.not_visible:
+        parts.append(
+            ngettext(
+                "%(count)d customer you may not see was skipped",
+                "%(count)d customers you may not see were skipped",
+                plan.not_visible,
+            )
+            % {"count": plan.not_visible}
+        )
+    return _("; ").join(parts)
+
+
+# --- CLV overview and model diagnostics -------------------------------------------------------
+
+
+def may_see_diagnostics(user: User) -> bool:
+    """The fit describes every customer, so only roles that see every customer are shown it
+    (as with a segment's whole-archive snapshots)."""
+    return user.policy.can_manage_segments and user.policy.scope == Scope.ALL
+
+
+@require_GET
+def clv(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    require_segment_rights(user)
+    overview = build_clv_overview(user)
+    context = {
+        "overview": overview,
+        "chart_data": clv_chart_data(overview) if not overview.is_empty else {},
+        "prediction_settings": PredictionSettings.current(),
+        "can_see_diagnostics": may_see_diagnostics(user),
+        "can_change_settings": user.policy.can_manage_settings,
+        "section": "clv",
+    }
+    return render(request, "predictions/clv.html", context)
+
+
+@require_GET
+def clv_model(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    require_segment_rights(user)
+    if not may_see_diagnostics(user):
+        raise PermissionDenied(_("The model diagnostics describe every customer; ask an analyst."))
+    diagnostics = build_diagnostics()
+    context = {
+        "diagnostics": diagnostics,
+        "fit": diagnostics.fit,
+        "holdout_data": holdout_chart_data(diagnostics.holdout),
+        "can_change_settings": user.policy.can_manage_settings,
+        "section": "clv",
+    }
+    return render(request, "predictions/clv_model.html", context)
+
+
+# --- prediction settings ----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def prediction_settings(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if not user.policy.can_manage_settings:
+        raise PermissionDenied(_("Only administrators may change the settings."))
+    form = PredictionSettingsForm(request.POST or None, instance=PredictionSettings.current())
+    if request.method == "POST" and form.is_valid():
+        outcome = call_service(
+            request, update_prediction_settings, user, **form.cleaned_data, form=form
+        )
+        if outcome.succeeded:
+            messages.success(request, _("The prediction settings were saved."))
+            return redirect("predictions:prediction_settings")
+    status = 400 if form.is_bound and form.errors else 200
+    context = {"form": form, "section": "clv"}
+    return render(request, "predictions/prediction_settings.html", context, status=status)
