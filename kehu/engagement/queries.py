@@ -5,7 +5,6 @@ ones assigned to them, a store manager those of their team, everyone who sees al
 sees them all. Closing one needs the same sight (`get_visible_follow_up` answers 404 otherwise).
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -14,6 +13,8 @@ from django.http import Http404
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
+from kehu.core import lists
+from kehu.core.lists import ListFilters
 from kehu.customers.models import Customer
 from kehu.customers.queries import visible_customers
 from kehu.engagement.models import FollowUp, FollowUpStatus
@@ -43,28 +44,14 @@ def get_visible_follow_up(user: User, follow_up_id: int) -> FollowUp:
 
 
 @dataclass(frozen=True)
-class FollowUpFilters:
+class FollowUpFilters(ListFilters):
     """The follow-up list's filters: open ones by default, due any time, anyone's I may see."""
 
-    status: str = FollowUpStatus.OPEN
-    due: str = ""
-    assignee: str = ""
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> "FollowUpFilters":
-        status = params.get("status", FollowUpStatus.OPEN)
-        due = params.get("due", "")
-        return cls(
-            status=status
-            if status in (*FollowUpStatus.values, STATUS_ALL)
-            else FollowUpStatus.OPEN,
-            due=due if due in DUE_FILTERS else "",
-            assignee=ASSIGNEE_ME if params.get("assignee") == ASSIGNEE_ME else "",
-        )
-
-    @property
-    def is_filtered(self) -> bool:
-        return self != FollowUpFilters()
+    status: str = lists.choice(
+        "status", (*FollowUpStatus.values, STATUS_ALL), default=FollowUpStatus.OPEN
+    )
+    due: str = lists.choice("due", DUE_FILTERS)
+    assignee: str = lists.choice("assignee", (ASSIGNEE_ME,))
 
 
 def search_follow_ups(user: User, filters: FollowUpFilters, today: date) -> QuerySet[FollowUp]:

@@ -4,7 +4,6 @@ call-back tasks (回访): the list, planning one by hand, marking one done or ca
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import User
+from kehu.core.lists import list_context, paginate, read_list
 from kehu.engagement.forms import FollowUpDoneForm, FollowUpPlanForm, InteractionForm
 from kehu.engagement.models import FollowUpStatus
 from kehu.engagement.queries import FollowUpFilters, search_follow_ups
@@ -23,8 +23,6 @@ from kehu.engagement.services import (
     plan_follow_up,
 )
 from kehu.web.outcomes import call_service, redirect_back
-
-PAGE_SIZE = 25
 
 
 @require_POST
@@ -78,14 +76,10 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     require_follow_up_rights(user)
     today = timezone.localdate()
-    filters = FollowUpFilters.from_params(request.GET)
-    page = Paginator(search_follow_ups(user, filters, today), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    context = {
-        "page": page,
+    filters = read_list(request, FollowUpFilters)
+    page = paginate(request, search_follow_ups(user, filters, today))
+    context = list_context(page, filters) | {
         "follow_ups": list(page.object_list),
-        "filters": filters,
         "statuses": FollowUpStatus.choices,
         "today": today,
         "done_form": FollowUpDoneForm(),

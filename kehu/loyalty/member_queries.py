@@ -2,7 +2,7 @@
 tier progress and points statement. Every read starts at the permission layer."""
 
 import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -11,11 +11,12 @@ from django.db.models import F, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
 from kehu.accounts.models import User
+from kehu.core import lists
+from kehu.core.lists import ListFilters
 from kehu.customers.queries import (
     contact_search_q,
     mask_contacts,
     normalised_mobile_term,
-    optional_int,
     visible_customers,
 )
 from kehu.loyalty.models import LoyaltySettings, Membership, PointsEntry, Tier
@@ -48,25 +49,11 @@ def visible_members(user: User) -> QuerySet[Membership]:
 
 
 @dataclass(frozen=True)
-class MemberFilters:
-    search: str = ""
-    tier_id: int | None = None
-    status: str = ""
-    sort: str = DEFAULT_SORT
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> "MemberFilters":
-        sort = params.get("sort", DEFAULT_SORT)
-        return cls(
-            search=params.get("q", "").strip()[:100],
-            tier_id=optional_int(params.get("tier")),
-            status=params.get("status", "").strip()[:10],
-            sort=sort if sort in MEMBER_SORTS else DEFAULT_SORT,
-        )
-
-    @property
-    def is_filtered(self) -> bool:
-        return bool(self.search or self.tier_id or self.status)
+class MemberFilters(ListFilters):
+    search: str = lists.search()
+    tier_id: int | None = lists.record_id("tier")
+    status: str = lists.text("status", max_length=10)
+    sort: str = lists.sort(MEMBER_SORTS, default=DEFAULT_SORT)
 
 
 def search_members(user: User, filters: MemberFilters) -> QuerySet[Membership]:
