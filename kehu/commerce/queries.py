@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kehu.accounts.models import User
 from kehu.commerce.models import Order, OrderStatus, Store
@@ -31,11 +32,13 @@ def visible_orders(user: User) -> QuerySet[Order]:
 
 @dataclass(frozen=True)
 class OrderFilters(ListFilters):
-    search: str = lists.search(max_length=64)
-    channel: str = lists.text("channel", max_length=32)
-    order_status: str = lists.choice("order_status", OrderStatus.values)
-    since: date | None = lists.on_date("since")
-    until: date | None = lists.on_date("until")
+    search: str = lists.search(max_length=64, placeholder=gettext_lazy("External order id"))
+    channel: str = lists.text("channel", max_length=32, label=gettext_lazy("Sales channel"))
+    order_status: str = lists.choice(
+        "order_status", OrderStatus.choices, label=gettext_lazy("Status")
+    )
+    since: date | None = lists.on_date("since", label=gettext_lazy("From"))
+    until: date | None = lists.on_date("until", label=gettext_lazy("Until"))
     sort: str = lists.sort(ORDER_SORTS, default="-date", both_directions=True)
 
     def export_params(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from kehu.accounts.models import User
-from kehu.commerce.models import OrderStatus, SalesChannel
+from kehu.commerce.models import SalesChannel
 from kehu.commerce.queries import OrderFilters, search_orders, visible_orders
 from kehu.core.lists import list_context, paginate, read_list
 
@@ -17,13 +17,15 @@ def order_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     filters = read_list(request, OrderFilters)
     page = paginate(request, search_orders(user, filters))
+    channels = SalesChannel.objects.only("code", "name")
+    options = {"channel": [(channel.code, channel.name) for channel in channels]}
     context = list_context(
         page,
         filters,
+        options,
+        can_export=user.policy.can_export,
         orders=page.object_list,
         export_query=urlencode(filters.export_params()),
-        channels=SalesChannel.objects.only("code", "name"),
-        statuses=OrderStatus.choices,
         section="orders",
     )
     return render(request, "commerce/list.html", context)

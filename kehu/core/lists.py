@@ -404,6 +404,8 @@ class ListFilters:
             value = getattr(self, name)
             written = field.write(value) if value is not None else ""
             kind = "hidden" if isinstance(field, Sort) or field.param in hidden else field.widget()
+            if kind == "text" and field.param in options:
+                kind = "select"
             choices = list(options.get(field.param, ())) or list(field.options)
             controls.append(
                 Control(

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
@@ -20,7 +21,11 @@ from kehu.customers.queries import visible_customers
 from kehu.engagement.models import FollowUp, FollowUpStatus
 
 STATUS_ALL = "all"
-DUE_FILTERS = ("overdue", "today", "week")
+DUE_FILTERS = {
+    "overdue": gettext_lazy("Overdue"),
+    "today": gettext_lazy("Today"),
+    "week": gettext_lazy("Within 7 days"),
+}
 ASSIGNEE_ME = "me"
 
 
@@ -48,10 +53,20 @@ class FollowUpFilters(ListFilters):
     """The follow-up list's filters: open ones by default, due any time, anyone's I may see."""
 
     status: str = lists.choice(
-        "status", (*FollowUpStatus.values, STATUS_ALL), default=FollowUpStatus.OPEN
+        "status",
+        [*FollowUpStatus.choices, (STATUS_ALL, gettext_lazy("Any status"))],
+        default=FollowUpStatus.OPEN,
+        label=gettext_lazy("Status"),
     )
-    due: str = lists.choice("due", DUE_FILTERS)
-    assignee: str = lists.choice("assignee", (ASSIGNEE_ME,))
+    due: str = lists.choice(
+        "due", DUE_FILTERS, label=gettext_lazy("Due"), empty_label=gettext_lazy("Any time")
+    )
+    assignee: str = lists.choice(
+        "assignee",
+        {ASSIGNEE_ME: gettext_lazy("Me")},
+        label=gettext_lazy("Assignee"),
+        empty_label=gettext_lazy("Everyone I may see"),
+    )
 
 
 def search_follow_ups(user: User, filters: FollowUpFilters, today: date) -> QuerySet[FollowUp]:

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import User
+from kehu.accounts.roles import Scope
 from kehu.core.lists import list_context, paginate, read_list
 from kehu.engagement.forms import FollowUpDoneForm, FollowUpPlanForm, InteractionForm
-from kehu.engagement.models import FollowUpStatus
 from kehu.engagement.queries import FollowUpFilters, search_follow_ups
 from kehu.engagement.services import (
     cancel_follow_up,
@@ -78,9 +78,9 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     filters = read_list(request, FollowUpFilters)
     page = paginate(request, search_follow_ups(user, filters, today))
-    context = list_context(page, filters) | {
+    hide = ("assignee",) if user.policy.scope == Scope.OWN else ()
+    context = list_context(page, filters, hide=hide) | {
         "follow_ups": list(page.object_list),
-        "statuses": FollowUpStatus.choices,
         "today": today,
         "done_form": FollowUpDoneForm(),
         "section": "follow_ups",

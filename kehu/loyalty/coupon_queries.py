@@ -31,7 +31,7 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
@@ -115,9 +115,13 @@ def templates_with_stats(user: User) -> QuerySet[CouponTemplate]:
 
 @dataclass(frozen=True)
 class TemplateFilters(ListFilters):
-    search: str = lists.search()
-    kind: str = lists.choice("kind", CouponKind.values)
-    active: str = lists.choice("active", ("1", "0"))
+    search: str = lists.search(placeholder=gettext_lazy("Template name"))
+    kind: str = lists.choice("kind", CouponKind.choices, label=gettext_lazy("Kind"))
+    active: str = lists.choice(
+        "active",
+        {"1": pgettext_lazy("coupon template", "Active"), "0": gettext_lazy("Not active")},
+        label=pgettext_lazy("coupon template", "Active"),
+    )
     sort: str = lists.sort(TEMPLATE_SORTS, default=DEFAULT_TEMPLATE_SORT, both_directions=True)
 
 

@@ -35,8 +35,8 @@ SCOPE_WHOLE_ORDER = gettext_lazy("Whole order")
 
 @dataclass(frozen=True)
 class RuleFilters(ListFilters):
-    search: str = lists.search()
-    state: str = lists.choice("state", STATES)
+    search: str = lists.search(placeholder=gettext_lazy("Rule, category or store"))
+    state: str = lists.choice("state", STATES, label=gettext_lazy("State"))
     sort: str = lists.sort(RULE_SORTS, default=DEFAULT_RULE_SORT, both_directions=True)
 
 

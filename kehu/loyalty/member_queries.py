@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import F, Q, QuerySet, Sum, Window
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kehu.accounts.models import User
 from kehu.core import lists
@@ -19,7 +20,7 @@ from kehu.customers.queries import (
     normalised_mobile_term,
     visible_customers,
 )
-from kehu.loyalty.models import LoyaltySettings, Membership, PointsEntry, Tier
+from kehu.loyalty.models import LoyaltySettings, Membership, MembershipStatus, PointsEntry, Tier
 from kehu.loyalty.tiers import ordered_tiers, qualifying_values
 
 MEMBER_SORTS = {
@@ -50,9 +51,11 @@ def visible_members(user: User) -> QuerySet[Membership]:
 
 @dataclass(frozen=True)
 class MemberFilters(ListFilters):
-    search: str = lists.search()
-    tier_id: int | None = lists.record_id("tier")
-    status: str = lists.text("status", max_length=10)
+    search: str = lists.search(placeholder=gettext_lazy("Name, card number or mobile"))
+    tier_id: int | None = lists.record_id("tier", label=pgettext_lazy("loyalty", "Tier"))
+    status: str = lists.text(
+        "status", max_length=10, label=gettext_lazy("Status"), options=MembershipStatus.choices
+    )
     sort: str = lists.sort(MEMBER_SORTS, default=DEFAULT_SORT)
 
 

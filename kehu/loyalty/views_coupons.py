@@ -34,7 +34,6 @@ from kehu.loyalty.forms_coupons import (
 from kehu.loyalty.models import (
     Coupon,
     CouponIssueBatch,
-    CouponKind,
     CouponStatus,
     CouponTemplate,
     IssueBatchStatus,
@@ -82,7 +81,6 @@ def template_list(request: HttpRequest) -> HttpResponse:
     rows = [(template, describe_value(template)) for template in page.object_list]
     context = list_context(page, filters) | {
         "rows": rows,
-        "kinds": CouponKind.choices,
         "can_export": user.policy.can_export,
         "can_redeem": user.policy.can_serve_members,
         "section": SECTION,

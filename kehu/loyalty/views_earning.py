@@ -32,7 +32,6 @@ def rule_list(request: HttpRequest) -> HttpResponse:
             (rule, queries.scope_label(rule), queries.state_label(rule, today))
             for rule in page.object_list
         ],
-        "states": queries.STATES.items(),
         "can_export": user.policy.can_export,
         "section": "loyalty",
     }

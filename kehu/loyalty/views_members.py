@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kehu.accounts.models import User
 from kehu.commerce.queries import stores_of, works_at
-from kehu.core.lists import list_context, paginate, read_list
+from kehu.core.lists import list_context, options_of, paginate, read_list
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, mask_contacts
 from kehu.imports.views import export_response, require_export_rights
@@ -91,10 +91,10 @@ def member_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, search_members(user, filters))
     members = list(page.object_list)
     mask_contacts(user, [member.customer for member in members])
-    context = list_context(page, filters) | {
+    tiers = Tier.objects.order_by("rank")
+    options = {"tier": options_of(tiers, label=lambda tier: tier.name)}
+    context = list_context(page, filters, options) | {
         "members": members,
-        "tiers": Tier.objects.order_by("rank"),
-        "statuses": MembershipStatus.choices,
         "can_export": user.policy.can_export,
         "can_serve": user.policy.can_serve_members,
         "can_manage": user.policy.can_manage_loyalty,

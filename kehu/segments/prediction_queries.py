@@ -95,12 +95,20 @@ def visible_predictions(user: User) -> QuerySet[CustomerPrediction]:
 class ChurnFilters(ListFilters):
     """The churn list's filters, read from the query string; wrong values fall back to none."""
 
-    level: str = lists.choice("level", LEVEL_FILTERS)
-    stage: str = lists.choice("stage", STAGE_FILTER_LABELS, default=STAGE_NOT_CHURNED)
-    owner: str = lists.choice("owner", (OWNER_ME, OWNER_POOL), accepts=lists.is_record_id)
-    store_id: int | None = lists.record_id("store")
-    segment_id: int | None = lists.record_id("segment")
-    search: str = lists.search()
+    search: str = lists.search(placeholder=gettext_lazy("Customer name"))
+    level: str = lists.choice("level", LEVEL_FILTER_LABELS, label=gettext_lazy("Churn level"))
+    stage: str = lists.choice(
+        "stage", STAGE_FILTER_LABELS, default=STAGE_NOT_CHURNED, label=gettext_lazy("Lifecycle")
+    )
+    owner: str = lists.choice(
+        "owner",
+        {OWNER_ME: gettext_lazy("Me"), OWNER_POOL: gettext_lazy("In the pool")},
+        accepts=lists.is_record_id,
+        label=gettext_lazy("Owner"),
+        empty_label=gettext_lazy("Anyone"),
+    )
+    store_id: int | None = lists.record_id("store", label=gettext_lazy("Store"))
+    segment_id: int | None = lists.record_id("segment", label=gettext_lazy("Segment"))
     sort: str = lists.sort(CHURN_SORTS, default=DEFAULT_CHURN_SORT)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import Count, F, IntegerField, Q, QuerySet, Value
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Role, Scope
@@ -45,7 +46,7 @@ LIST_SORTS = {
 
 @dataclass(frozen=True)
 class SegmentFilters(ListFilters):
-    search: str = lists.search()
+    search: str = lists.search(placeholder=gettext_lazy("Search by name or description"))
     sort: str = lists.sort(LIST_SORTS, default="name")
 
 

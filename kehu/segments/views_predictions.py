@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Store
-from kehu.core.lists import list_context, paginate, read_list
+from kehu.core.lists import list_context, options_of, paginate, read_list
 from kehu.engagement.models import FollowUpSource
 from kehu.engagement.services import MAX_FOLLOW_UPS_AT_ONCE, FollowUpPlan, plan_follow_ups
 from kehu.imports.views import export_response, require_export_rights
@@ -24,8 +24,8 @@ from kehu.segments.clv_overview import build_clv_overview, clv_chart_data
 from kehu.segments.forms import ChurnFollowUpForm, PredictionSettingsForm
 from kehu.segments.models import PredictionSettings
 from kehu.segments.prediction_queries import (
-    LEVEL_FILTER_LABELS,
-    STAGE_FILTER_LABELS,
+    OWNER_ME,
+    OWNER_POOL,
     ChurnFilters,
     churn_customer_ids,
     churn_export_headers,
@@ -51,13 +51,18 @@ def churn(request: HttpRequest) -> HttpResponse:
     filters = read_list(request, ChurnFilters)
     page = paginate(request, churn_list(user, filters))
     rows = describe_churn_rows(page.object_list)
-    context = list_context(page, filters) | {
+    segments = visible_segments(user).select_related(None).only("pk", "name")
+    options = {
+        "owner": [
+            (OWNER_ME, _("Me")),
+            (OWNER_POOL, _("In the pool")),
+            *options_of(churn_owner_choices(user)),
+        ],
+        "store": options_of(Store.objects.only("pk", "name"), label=lambda store: store.name),
+        "segment": options_of(segments, label=lambda segment: segment.name),
+    }
+    context = list_context(page, filters, options) | {
         "rows": rows,
-        "level_choices": list(LEVEL_FILTER_LABELS.items()),
-        "stage_choices": list(STAGE_FILTER_LABELS.items()),
-        "owners": churn_owner_choices(user),
-        "stores": Store.objects.only("pk", "name"),
-        "segments": visible_segments(user).select_related(None).only("pk", "name"),
         "follow_up_form": ChurnFollowUpForm(),
         "can_plan": user.policy.can_log_interactions,
         "can_export": user.policy.can_export,

@@ -1,0 +1,191 @@
+"""The one list machinery: reading filters from a query string, sort whitelist, page bounds,
+links carrying the filters, and every list page answering bad values with a warning, not a 500."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.http import QueryDict
+from django.test import RequestFactory
+
+from kehu.core import lists
+from kehu.core.lists import (
+    INVALID,
+    OUT_OF_RANGE,
+    Ignored,
+    ListFilters,
+    page_size_of,
+    paginate,
+)
+from tests.fixtures.records import make_customer
+
+
+@dataclass(frozen=True)
+class ExampleFilters(ListFilters):
+    search: str = lists.search(max_length=5)
+    colour: str = lists.choice("colour", {"red": "Red", "blue": "Blue"})
+    owner_id: int | None = lists.record_id("owner")
+    is_vip: bool | None = lists.yes_no("vip", yes="VIP", no="Not VIP")
+    since: date | None = lists.on_date("since")
+    spent: Decimal | None = lists.number("spent", minimum=0, maximum=1000)
+    sort: str = lists.sort(("name", "created"), default="-created", both_directions=True)
+
+
+def read(query: str) -> lists.Reading[ExampleFilters]:
+    return ExampleFilters.read(QueryDict(query))
+
+
+def test_good_values_are_read_into_their_types():
+    reading = read("q=+abcdefgh&colour=red&owner=42&vip=0&since=2026-01-31&spent=12.5&sort=name")
+
+    assert reading.filters == ExampleFilters(
+        search="abcde",
+        colour="red",
+        owner_id=42,
+        is_vip=False,
+        since=date(2026, 1, 31),
+        spent=Decimal("12.5"),
+        sort="name",
+    )
+    assert reading.ignored == []
+
+
+def test_no_parameters_give_the_defaults_and_nothing_is_filtered():
+    reading = read("")
+
+    assert reading.filters == ExampleFilters()
+    assert reading.filters.is_filtered is False
+    assert reading.ignored == []
+
+
+def test_bad_values_fall_back_to_the_default_and_are_named():
+    reading = read("colour=green&owner=abc&vip=yes&since=2026-02-30&spent=NaN&sort=password")
+
+    assert reading.filters == ExampleFilters()
+    assert reading.ignored == [
+        Ignored("colour", INVALID),
+        Ignored("owner", INVALID),
+        Ignored("vip", INVALID),
+        Ignored("since", INVALID),
+        Ignored("spent", INVALID),
+        Ignored("sort", INVALID),
+    ]
+
+
+def test_numbers_beyond_their_bounds_are_out_of_range():
+    reading = read(f"owner={2**70}&spent=1000.01")
+
+    assert reading.filters.owner_id is None
+    assert reading.filters.spent is None
+    assert reading.ignored == [Ignored("owner", OUT_OF_RANGE), Ignored("spent", OUT_OF_RANGE)]
+
+
+def test_sort_keys_are_a_whitelist_in_both_directions():
+    assert read("sort=-name").filters.sort == "-name"
+    assert read("sort=created").filters.sort == "created"
+    assert read("sort=--name").filters.sort == "-created"
+    assert read("sort=owner__password").filters.sort == "-created"
+
+
+def test_a_changed_sort_alone_is_no_filter():
+    assert read("sort=name").filters.is_filtered is False
+    assert read("colour=blue").filters.is_filtered is True
+
+
+def test_the_query_string_carries_the_filters_without_their_defaults():
+    filters = read("q=ab&colour=blue&vip=1&since=2026-01-31&sort=-created").filters
+
+    assert filters.query() == "q=ab&colour=blue&vip=1&since=2026-01-31"
+    assert filters.query(sort="name") == "q=ab&colour=blue&vip=1&since=2026-01-31&sort=name"
+
+
+def test_the_filter_bar_offers_declared_and_given_options_and_hides_the_sort():
+    filters = read("colour=red&owner=7&sort=name").filters
+
+    controls = {control.param: control for control in filters.controls({"owner": [("7", "Li")]})}
+
+    assert controls["q"].kind == "search"
+    assert controls["colour"].kind == "select"
+    assert list(controls["colour"].options) == [("red", "Red"), ("blue", "Blue")]
+    assert controls["colour"].value == "red"
+    assert list(controls["owner"].options) == [("7", "Li")]
+    assert controls["owner"].value == "7"
+    assert controls["vip"].value == ""
+    assert controls["since"].kind == "date"
+    assert controls["sort"].kind == "hidden"
+    assert controls["sort"].value == "name"
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"), [("", 25), ("50", 50), ("1", 10), ("100000", 100), ("x", 25)]
+)
+def test_the_page_size_stays_within_its_bounds(size, expected):
+    assert page_size_of(QueryDict(f"size={size}")) == expected
+
+
+@pytest.mark.parametrize(("page", "expected"), [("2", 2), ("abc", 1), ("999", 3), ("-1", 3)])
+def test_paginate_answers_the_nearest_page_for_a_bad_number(page, expected):
+    request = RequestFactory().get("/", {"page": page, "size": "10"})
+
+    assert paginate(request, list(range(25))).number == expected
+
+
+# --- every list page --------------------------------------------------------------------------
+
+LIST_PAGES = {
+    "/customers/": ("owner=abc", "pool=maybe", "sort=password", "size=0"),
+    "/customers/pool/": ("tag=abc", "sort=owner__password"),
+    "/orders/": ("since=2026-13-01", "order_status=lost", "sort=profit"),
+    "/loyalty/": ("tier=abc", "sort=secret"),
+    "/loyalty/coupons/": ("kind=bogus", "active=maybe", "sort=-secret"),
+    "/loyalty/programme/earning-rules/": ("state=gone", "sort=-secret"),
+    "/segments/saved/": ("sort=secret",),
+    "/segments/churn/": ("owner=someone", "level=doom", "segment=abc"),
+    "/interactions/follow-ups/": ("status=lost", "due=never", "assignee=boss"),
+}
+
+
+@pytest.mark.parametrize("url", LIST_PAGES)
+def test_every_list_page_says_which_bad_value_it_did_not_apply(client, admin_user, url):
+    make_customer(name="王芳")
+    client.force_login(admin_user)
+    for query in LIST_PAGES[url]:
+        response = client.get(f"{url}?{query}", HTTP_ACCEPT_LANGUAGE="en")
+
+        assert response.status_code == 200, query
+        body = response.content.decode()
+        if not query.startswith("size="):
+            name = query.split("=")[0]
+            assert f"The filter “{name}” has a value kehu does not understand" in body, query
+
+
+@pytest.mark.parametrize("url", LIST_PAGES)
+def test_every_list_page_has_the_shared_filter_bar(client, admin_user, url):
+    client.force_login(admin_user)
+
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert "data-list-filters" in response.content.decode()
+
+
+def test_a_filtered_list_with_no_rows_offers_to_clear_the_filters(client, admin_user):
+    make_customer(name="王芳")
+    client.force_login(admin_user)
+
+    response = client.get("/orders/?q=nothing-like-this", HTTP_ACCEPT_LANGUAGE="en")
+
+    body = response.content.decode()
+    assert "No order matches" in body
+    assert 'href="/orders/">Clear the filters</a>' in body
+
+
+def test_the_order_list_exports_what_it_shows(client, admin_user):
+    client.force_login(admin_user)
+
+    response = client.get("/orders/?q=A1&channel=tmall&since=2026-01-01", HTTP_ACCEPT_LANGUAGE="en")
+
+    body = response.content.decode()
+    exported = "/data/export/orders/?order=A1&amp;channel=tmall&amp;since=2026-01-01&amp;format=csv"
+    assert exported in body
