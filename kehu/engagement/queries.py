@@ -27,6 +27,8 @@ DUE_FILTERS = {
     "week": gettext_lazy("Within 7 days"),
 }
 ASSIGNEE_ME = "me"
+# Without a sort chosen, open ones come soonest due first, closed ones most recently closed first.
+FOLLOW_UP_SORTS = {"due": "due_on", "customer": "customer__name", "created": "created_at"}
 
 
 def visible_follow_ups(user: User) -> QuerySet[FollowUp]:
@@ -52,6 +54,7 @@ def get_visible_follow_up(user: User, follow_up_id: int) -> FollowUp:
 class FollowUpFilters(ListFilters):
     """The follow-up list's filters: open ones by default, due any time, anyone's I may see."""
 
+    search: str = lists.search(placeholder=gettext_lazy("Customer name"))
     status: str = lists.choice(
         "status",
         [*FollowUpStatus.choices, (STATUS_ALL, gettext_lazy("Any status"))],
@@ -67,11 +70,14 @@ class FollowUpFilters(ListFilters):
         label=gettext_lazy("Assignee"),
         empty_label=gettext_lazy("Everyone I may see"),
     )
+    sort: str = lists.sort(FOLLOW_UP_SORTS, default="", both_directions=True)
 
 
 def search_follow_ups(user: User, filters: FollowUpFilters, today: date) -> QuerySet[FollowUp]:
     """Open ones soonest due first; closed ones most recently closed first."""
     follow_ups = visible_follow_ups(user)
+    if filters.search:
+        follow_ups = follow_ups.filter(customer__name__icontains=filters.search)
     if filters.status != STATUS_ALL:
         follow_ups = follow_ups.filter(status=filters.status)
     if filters.due == "overdue":
@@ -83,6 +89,9 @@ def search_follow_ups(user: User, filters: FollowUpFilters, today: date) -> Quer
     if filters.assignee == ASSIGNEE_ME:
         follow_ups = follow_ups.filter(assignee=user)
     order = ("due_on", "pk") if filters.status == FollowUpStatus.OPEN else ("-created_at", "-pk")
+    if filters.sort:
+        column = FOLLOW_UP_SORTS[filters.sort.removeprefix("-")]
+        order = (f"-{column}" if filters.sort.startswith("-") else column, "pk")
     return (
         follow_ups.select_related("customer", "assignee")
         .annotate(is_overdue=overdue_on(today))

@@ -18,7 +18,7 @@ from kehu.core import lists
 from kehu.core.lists import ListFilters
 from kehu.customers.models import Customer
 from kehu.customers.queries import visible_customers
-from kehu.segments.models import Segment, SegmentMember
+from kehu.segments.models import Segment, SegmentKind, SegmentMember
 
 
 def visible_segments(user: User) -> QuerySet[Segment]:
@@ -47,15 +47,18 @@ LIST_SORTS = {
 @dataclass(frozen=True)
 class SegmentFilters(ListFilters):
     search: str = lists.search(placeholder=gettext_lazy("Search by name or description"))
+    kind: str = lists.choice("kind", SegmentKind.choices, label=gettext_lazy("Kind"))
     sort: str = lists.sort(LIST_SORTS, default="name")
 
 
 def search_segments(user: User, filters: SegmentFilters) -> QuerySet[Segment]:
-    """Saved segments by name or description, sorted, with their visible member counts."""
+    """Saved segments by name or description and kind, sorted, with their visible member counts."""
     segments = segments_with_counts(user)
     if filters.search:
         term = filters.search
         segments = segments.filter(Q(name__icontains=term) | Q(description__icontains=term))
+    if filters.kind:
+        segments = segments.filter(kind=filters.kind)
     return segments.order_by(LIST_SORTS[filters.sort], "pk")
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.http import QueryDict
 from django.test import RequestFactory
+from django.utils import timezone
 
 from kehu.core import lists
 from kehu.core.lists import (
@@ -18,6 +19,8 @@ from kehu.core.lists import (
     page_size_of,
     paginate,
 )
+from kehu.engagement.models import FollowUp
+from kehu.segments.models import Segment, SegmentKind
 from tests.fixtures.records import make_customer
 
 
@@ -189,3 +192,45 @@ def test_the_order_list_exports_what_it_shows(client, admin_user):
     body = response.content.decode()
     exported = "/data/export/orders/?order=A1&amp;channel=tmall&amp;since=2026-01-01&amp;format=csv"
     assert exported in body
+
+
+# --- lists that gained a filter or a sort -----------------------------------------------------
+
+
+def test_follow_ups_are_searched_by_customer_and_sorted_by_customer(client, admin_user):
+    today = timezone.localdate()
+    for name in ("Bo 王", "Al 李", "Cy 赵"):
+        FollowUp.objects.create(
+            customer=make_customer(name=name), assignee=admin_user, due_on=today, reason="回访"
+        )
+    client.force_login(admin_user)
+
+    searched = client.get("/interactions/follow-ups/?q=王")
+    sorted_page = client.get("/interactions/follow-ups/?sort=-customer")
+
+    assert [row.customer.name for row in searched.context["follow_ups"]] == ["Bo 王"]
+    names = [row.customer.name for row in sorted_page.context["follow_ups"]]
+    assert names == ["Cy 赵", "Bo 王", "Al 李"]
+
+
+def test_saved_segments_are_filtered_by_kind(client, admin_user):
+    Segment.objects.create(name="静态", kind=SegmentKind.STATIC, created_by=admin_user)
+    Segment.objects.create(name="动态", kind=SegmentKind.DYNAMIC, created_by=admin_user)
+    client.force_login(admin_user)
+
+    response = client.get("/segments/saved/?kind=static")
+
+    assert [segment.name for segment in response.context["segments"]] == ["静态"]
+
+
+def test_the_pool_shows_only_pool_customers_whatever_the_pool_filter_says(
+    client, admin_user, sales
+):
+    make_customer(name="In the pool")
+    make_customer(sales, name="Owned")
+    client.force_login(admin_user)
+
+    response = client.get("/customers/pool/?pool=0&sort=name")
+
+    assert [customer.name for customer in response.context["customers"]] == ["In the pool"]
+    assert response.context["is_filtered"] is False
