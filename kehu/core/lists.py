@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.core.api_schemas import INT64_MAX
+from kehu.core.text import without_control_characters
 
 LIST_FIELD = "kehu_list_field"
 WHOLE_NUMBER = re.compile(r"[+-]?\d+")
@@ -111,7 +112,9 @@ class Text(Field):
     kind: ClassVar[str] = "text"
 
     def read(self, raw: str) -> str:
-        return raw.strip()[: self.max_length]
+        # A NUL or other control character can only be a mistake or an attack (and PostgreSQL
+        # refuses a NUL in a query): it goes, as it does from every form.
+        return without_control_characters(raw, multiline=False).strip()[: self.max_length]
 
     def widget(self) -> str:
         return "select" if self.options else self.kind

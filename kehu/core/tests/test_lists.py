@@ -54,6 +54,17 @@ def test_good_values_are_read_into_their_types():
     assert reading.ignored == []
 
 
+def test_control_characters_leave_a_text_filter():
+    assert read("q=a%00b%0Ac").filters.search == "abc"
+
+
+@pytest.mark.parametrize("url", ["/customers/", "/loyalty/", "/segments/churn/", "/orders/"])
+def test_a_search_with_a_nul_character_is_no_error(client, admin_user, url):
+    client.force_login(admin_user)
+
+    assert client.get(f"{url}?q=a%00b").status_code == 200
+
+
 def test_no_parameters_give_the_defaults_and_nothing_is_filtered():
     reading = read("")
 
