@@ -245,3 +245,20 @@ def test_the_pool_shows_only_pool_customers_whatever_the_pool_filter_says(
 
     assert [customer.name for customer in response.context["customers"]] == ["In the pool"]
     assert response.context["is_filtered"] is False
+
+
+def test_the_follow_up_export_holds_the_rows_the_list_shows(client, admin_user):
+    today = timezone.localdate()
+    for name in ("Bo 王", "Al 李"):
+        FollowUp.objects.create(
+            customer=make_customer(name=name), assignee=admin_user, due_on=today, reason="回访"
+        )
+    client.force_login(admin_user)
+    listed = client.get("/interactions/follow-ups/?q=王", HTTP_ACCEPT_LANGUAGE="en")
+
+    response = client.get("/interactions/follow-ups/export/?q=王&format=csv")
+
+    assert '/interactions/follow-ups/export/?q=%E7%8E%8B&amp;format=csv"' in listed.content.decode()
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert len(lines) == 2
+    assert "Bo 王" in lines[1]
