@@ -157,6 +157,7 @@ LIST_PAGES = {
     "/segments/saved/": ("sort=secret",),
     "/segments/churn/": ("owner=someone", "level=doom", "segment=abc"),
     "/interactions/follow-ups/": ("status=lost", "due=never", "assignee=boss"),
+    "/loyalty/referrals/group-deals/": ("status=gone",),
 }
 
 
