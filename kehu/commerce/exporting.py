@@ -1,19 +1,22 @@
 """The columns of an order export: one row per order line, in the layout the import reads.
 
 Orders are those of the customers the user may see (filtered like the customer list, and by
-`since`/`until` dates and a `channel` code); the customer's mobile is masked as for the list.
+`since`/`until` dates, a `channel` code, an `order_status` and the start of the external
+`order` id); the customer's mobile is masked as for the list.
 """
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, Self
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import User
-from kehu.commerce.models import OrderLine
+from kehu.commerce.models import OrderLine, OrderStatus
+from kehu.core import lists
+from kehu.core.lists import ListFilters, Reading
 from kehu.customers.queries import (
     CustomerFilters,
     filter_customers,
@@ -42,34 +45,35 @@ ORDER_LINE_COLUMNS: list[tuple[Any, Callable[[OrderLine], Any]]] = [
 
 
 @dataclass(frozen=True)
-class OrderExportFilters:
-    customers: CustomerFilters
-    channel: str = ""
-    since: date | None = None
-    until: date | None = None
+class OrderExportFilters(ListFilters):
+    """The customer list's filters, and the orders' channel and dates."""
+
+    customers: CustomerFilters = field(default_factory=CustomerFilters)
+    order: str = lists.text("order", max_length=64)
+    channel: str = lists.text("channel", max_length=32)
+    order_status: str = lists.choice("order_status", OrderStatus.values)
+    since: date | None = lists.on_date("since")
+    until: date | None = lists.on_date("until")
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> "OrderExportFilters":
-        return cls(
-            customers=CustomerFilters.from_params(params),
-            channel=params.get("channel", "").strip()[:32],
-            since=optional_date(params.get("since")),
-            until=optional_date(params.get("until")),
+    def read(cls, params: Mapping[str, str]) -> Reading[Self]:
+        orders = super().read(params)
+        customers = CustomerFilters.read(params)
+        return Reading(
+            replace(orders.filters, customers=customers.filters),
+            customers.ignored + orders.ignored,
         )
-
-
-def optional_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def exported_lines(user: User, filters: OrderExportFilters) -> QuerySet[OrderLine]:
     customers = filter_customers(user, visible_customers(user), filters.customers).order_by()
     lines = OrderLine.objects.filter(order__customer__in=customers.values("pk"))
+    if filters.order:
+        lines = lines.filter(order__external_id__startswith=filters.order)
     if filters.channel:
         lines = lines.filter(order__channel__code=filters.channel)
+    if filters.order_status:
+        lines = lines.filter(order__status=filters.order_status)
     if filters.since:
         lines = lines.filter(order__ordered_at__date__gte=filters.since)
     if filters.until:

@@ -1,35 +1,33 @@
 """Order pages: the orders of customers the user may see, and one order."""
 
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from urllib.parse import urlencode
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from kehu.accounts.models import User
-from kehu.commerce.models import Order
-from kehu.customers.queries import visible_customers
-
-PAGE_SIZE = 25
-
-
-def visible_orders(user: User) -> QuerySet[Order]:
-    """Orders follow their customer: an order of a customer the user may not see is not found."""
-    return Order.objects.filter(customer__in=visible_customers(user))
+from kehu.commerce.models import SalesChannel
+from kehu.commerce.queries import OrderFilters, search_orders, visible_orders
+from kehu.core.lists import list_context, paginate, read_list
 
 
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()[:64]
-    orders = visible_orders(request.user).select_related(  # type: ignore[arg-type]
-        "customer", "channel", "store"
+    user: User = request.user  # type: ignore[assignment]
+    filters = read_list(request, OrderFilters)
+    page = paginate(request, search_orders(user, filters))
+    channels = SalesChannel.objects.only("code", "name")
+    options = {"channel": [(channel.code, channel.name) for channel in channels]}
+    context = list_context(
+        page,
+        filters,
+        options,
+        can_export=user.policy.can_export,
+        orders=page.object_list,
+        export_query=urlencode(filters.export_params()),
+        section="orders",
     )
-    if search:
-        orders = orders.filter(external_id__startswith=search)
-    page = Paginator(orders.order_by("-ordered_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    context = {"page": page, "orders": page.object_list, "search": search, "section": "orders"}
     return render(request, "commerce/list.html", context)
 
 

@@ -6,18 +6,19 @@ see them, and `contact_search_q` keeps search from undoing the mask: a contact f
 sees masked on a row matches only its whole normalised value.
 """
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Role, Scope
-from kehu.core.api_schemas import INT64_MAX
-from kehu.customers.models import Customer, Tag
+from kehu.core import lists
+from kehu.core.lists import ListFilters
+from kehu.customers.models import Customer, CustomerStatus, SourceChannel, Tag
 from kehu.customers.validation import MOBILE_SEPARATORS, normalise_mobile
 
 SORTABLE_FIELDS = {
@@ -59,64 +60,26 @@ def pool_customers(user: User) -> QuerySet[Customer]:
 
 
 @dataclass(frozen=True)
-class CustomerFilters:
-    search: str = ""
-    city: str = ""
-    owner_id: int | None = None
-    in_pool: bool | None = None
-    source_channel: str = ""
-    status: str = ""
-    tag_id: int | None = None
-    home_store_id: int | None = None
-    sort: str = "-created"
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> "CustomerFilters":
-        """Read filters from query parameters, ignoring values of the wrong type."""
-        pool = params.get("pool", "")
-        return cls(
-            search=params.get("q", "").strip()[:100],
-            city=params.get("city", "").strip()[:30],
-            owner_id=optional_int(params.get("owner")),
-            in_pool={"1": True, "0": False}.get(pool),
-            source_channel=params.get("source", "").strip()[:20],
-            status=params.get("status", "").strip()[:10],
-            tag_id=optional_int(params.get("tag")),
-            home_store_id=optional_int(params.get("store")),
-            sort=params.get("sort", "-created")
-            if params.get("sort") in SORTABLE_FIELDS
-            else "-created",
-        )
-
-
-# An id or filter number beyond what the database stores (64 bits) is malformed like "abc"
-# (INT64_MAX).
-
-
-WHOLE_NUMBER = re.compile(r"[+-]?\d+")
-# The filters of lists and exports that hold a record's id (a search term may be a long number).
-ID_FILTERS = ("owner", "tag", "store", "segment", "tier")
-
-
-def numbers_out_of_range(params: Mapping[str, str]) -> list[str]:
-    """Names of the id filters holding a whole number no database can store (beyond 64 bits).
-
-    Lists drop such a filter like any malformed one; an export refuses it instead, so that it
-    never holds more rows than the user filtered for."""
-    return [
-        name
-        for name in ID_FILTERS
-        if WHOLE_NUMBER.fullmatch(text := params.get(name, "").strip())
-        and not -INT64_MAX <= int(text) <= INT64_MAX
-    ]
-
-
-def optional_int(value: str | None) -> int | None:
-    try:
-        number = int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-    return number if number is None or -INT64_MAX <= number <= INT64_MAX else None
+class CustomerFilters(ListFilters):
+    search: str = lists.search(placeholder=_("Name, mobile or member number"))
+    city: str = lists.text("city", max_length=30, label=_("City"))
+    owner_id: int | None = lists.record_id("owner", label=_("Owner"), empty_label=_("Anyone"))
+    in_pool: bool | None = lists.yes_no(
+        "pool",
+        label=_("Customer pool"),
+        yes=_("In the pool"),
+        no=_("Has an owner"),
+        empty_label=_("Both"),
+    )
+    source_channel: str = lists.text(
+        "source", max_length=20, label=_("Source"), options=SourceChannel.choices
+    )
+    status: str = lists.text(
+        "status", max_length=10, label=_("Status"), options=CustomerStatus.choices
+    )
+    tag_id: int | None = lists.record_id("tag", label=_("Tag"))
+    home_store_id: int | None = lists.record_id("store", label=_("Store"))
+    sort: str = lists.sort(SORTABLE_FIELDS, default="-created")
 
 
 def filter_customers(

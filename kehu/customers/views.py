@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kehu.accounts.models import PoolPolicy, User
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Store
+from kehu.core.lists import list_context, options_of, paginate, read_list
 from kehu.customers.creation import create_with_extras
 from kehu.customers.forms import (
     SERVICE_TO_FORM_FIELDS,
@@ -33,8 +33,6 @@ from kehu.customers.forms import (
 from kehu.customers.models import (
     CustomAttribute,
     Customer,
-    CustomerStatus,
-    SourceChannel,
     Tag,
 )
 from kehu.customers.panels import customer_panels
@@ -45,7 +43,6 @@ from kehu.customers.queries import (
     mask_contacts,
     may_edit,
     may_log_interaction,
-    numbers_out_of_range,
     owned_count,
     search_customers,
     staff_assignable_by,
@@ -61,23 +58,6 @@ from kehu.customers.services import (
 )
 from kehu.web.outcomes import call_service, redirect_back
 
-PAGE_SIZE = 25
-
-
-def warn_of_ignored_filters(request: HttpRequest) -> None:
-    """A list drops an id filter no database can hold (beyond 64 bits); say so, rather than show
-    the unfiltered rows as if they were the filtered ones."""
-    for name in numbers_out_of_range(request.GET):
-        messages.warning(
-            request,
-            _("The filter “%(name)s” is not a number kehu can store, so it was not applied.")
-            % {"name": name},
-        )
-
-
-def paginate(request: HttpRequest, items: Any) -> Page:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
 
 def owner_choices(user: User) -> list[User]:
     """Whose customers the owner filter offers: a salesperson only sees their own."""
@@ -89,27 +69,20 @@ def owner_choices(user: User) -> list[User]:
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    filters = CustomerFilters.from_params(request.GET)
-    warn_of_ignored_filters(request)
+    filters = read_list(request, CustomerFilters)
     page = paginate(request, search_customers(user, filters))
     customers = list(page.object_list)
     mask_contacts(user, customers)
-    context = {
-        "page": page,
-        "customers": customers,
-        "filters": filters,
-        "is_filtered": any(request.GET.get(key) for key in FILTER_KEYS),
-        "owners": owner_choices(user),
-        "tags": Tag.objects.only("pk", "name"),
-        "stores": Store.objects.only("pk", "name"),
-        "source_channels": SourceChannel.choices,
-        "statuses": CustomerStatus.choices,
-        "section": "customers",
-    }
+    options = {"owner": options_of(owner_choices(user)), **pool_filter_options()}
+    context = list_context(page, filters, options, customers=customers, section="customers")
     return render(request, "customers/list.html", context)
 
 
-FILTER_KEYS = ("q", "city", "owner", "pool", "source", "status", "tag", "store")
+def pool_filter_options() -> dict[str, list[tuple[str, Any]]]:
+    return {
+        "tag": options_of(Tag.objects.only("pk", "name"), label=lambda tag: tag.name),
+        "store": options_of(Store.objects.only("pk", "name"), label=lambda store: store.name),
+    }
 
 
 @require_GET
@@ -254,18 +227,21 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def pool(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    filters = replace(CustomerFilters.from_params(request.GET), in_pool=True)
-    warn_of_ignored_filters(request)
+    asked = read_list(request, CustomerFilters)
+    filters = replace(asked, in_pool=True)
     page = paginate(request, search_customers(user, filters))
     customers = list(page.object_list)
     mask_contacts(user, customers)
-    context = {
-        "page": page,
-        "customers": customers,
-        "filters": filters,
-        "section": "pool",
+    context = list_context(
+        page,
+        filters,
+        pool_filter_options(),
+        hide=("owner", "pool"),
+        customers=customers,
+        is_filtered=replace(asked, in_pool=None).is_filtered,
+        section="pool",
         **claim_quota(user),
-    }
+    )
     return render(request, "customers/pool.html", context)
 
 

@@ -4,8 +4,7 @@ call-back tasks (回访): the list, planning one by hand, marking one done or ca
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,18 +12,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import User
+from kehu.accounts.roles import Scope
+from kehu.core.lists import list_context, paginate, read_list
 from kehu.engagement.forms import FollowUpDoneForm, FollowUpPlanForm, InteractionForm
-from kehu.engagement.models import FollowUpStatus
-from kehu.engagement.queries import FollowUpFilters, search_follow_ups
+from kehu.engagement.queries import (
+    FollowUpFilters,
+    follow_up_export_headers,
+    follow_up_export_rows,
+    search_follow_ups,
+)
 from kehu.engagement.services import (
     cancel_follow_up,
     complete_follow_up,
     log_interaction,
     plan_follow_up,
 )
+from kehu.imports.views import export_response, require_export_rights
 from kehu.web.outcomes import call_service, redirect_back
-
-PAGE_SIZE = 25
 
 
 @require_POST
@@ -78,20 +82,27 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     require_follow_up_rights(user)
     today = timezone.localdate()
-    filters = FollowUpFilters.from_params(request.GET)
-    page = Paginator(search_follow_ups(user, filters, today), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    context = {
-        "page": page,
+    filters = read_list(request, FollowUpFilters)
+    page = paginate(request, search_follow_ups(user, filters, today))
+    hide = ("assignee",) if user.policy.scope == Scope.OWN else ()
+    context = list_context(page, filters, hide=hide) | {
+        "can_export": user.policy.can_export,
         "follow_ups": list(page.object_list),
-        "filters": filters,
-        "statuses": FollowUpStatus.choices,
         "today": today,
         "done_form": FollowUpDoneForm(),
         "section": "follow_ups",
     }
     return render(request, "engagement/follow_ups.html", context)
+
+
+@require_GET
+def follow_up_export(request: HttpRequest) -> StreamingHttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    require_follow_up_rights(user)
+    require_export_rights(request)
+    filters = FollowUpFilters.from_params(request.GET)
+    rows = follow_up_export_rows(user, filters, timezone.localdate())
+    return export_response(request, "call-backs", follow_up_export_headers, rows)
 
 
 @require_POST

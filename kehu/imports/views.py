@@ -15,8 +15,9 @@ from django.views.decorators.http import require_http_methods
 from kehu.commerce.exporting import OrderExportFilters, order_export_headers, order_export_rows
 from kehu.commerce.models import SalesChannel
 from kehu.core.errors import DomainError, NotAllowed
+from kehu.core.lists import numbers_out_of_range
 from kehu.customers.exporting import customer_export_headers, customer_export_rows
-from kehu.customers.queries import CustomerFilters, numbers_out_of_range
+from kehu.customers.queries import CustomerFilters
 from kehu.imports.jobs import job_with_state, request_import, request_preview
 from kehu.imports.models import ImportKind, ImportMode, ImportStatus
 from kehu.imports.services import (

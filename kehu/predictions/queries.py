@@ -6,7 +6,7 @@ recommended action already in words (`kehu.predictions.text`), so a template onl
 prints them.
 """
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,13 +18,10 @@ from django.utils.translation import gettext_lazy
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Product
+from kehu.core import lists
+from kehu.core.lists import ListFilters, optional_int
 from kehu.customers.models import Customer
-from kehu.customers.queries import (
-    mask_contacts,
-    optional_int,
-    staff_assignable_by,
-    visible_customers,
-)
+from kehu.customers.queries import mask_contacts, staff_assignable_by, visible_customers
 from kehu.predictions.models import ChurnLevel, CustomerPrediction, PredictionSettings
 from kehu.predictions.text import (
     churn_summary,
@@ -89,38 +86,24 @@ def visible_predictions(user: User) -> QuerySet[CustomerPrediction]:
 
 
 @dataclass(frozen=True)
-class ChurnFilters:
+class ChurnFilters(ListFilters):
     """The churn list's filters, read from the query string; wrong values fall back to none."""
 
-    level: str = ""
-    stage: str = STAGE_NOT_CHURNED
-    owner: str = ""
-    store_id: int | None = None
-    segment_id: int | None = None
-    search: str = ""
-    sort: str = DEFAULT_CHURN_SORT
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> "ChurnFilters":
-        level = params.get("level", "")
-        stage = params.get("stage", "")
-        owner = params.get("owner", "").strip()
-        sort = params.get("sort", DEFAULT_CHURN_SORT)
-        return cls(
-            level=level if level in LEVEL_FILTERS else "",
-            stage=stage if stage in STAGE_FILTER_LABELS else STAGE_NOT_CHURNED,
-            owner=owner if owner in (OWNER_ME, OWNER_POOL) or owner.isdigit() else "",
-            store_id=optional_int(params.get("store")),
-            segment_id=optional_int(params.get("segment")),
-            search=params.get("q", "").strip()[:100],
-            sort=sort if sort in CHURN_SORTS else DEFAULT_CHURN_SORT,
-        )
-
-    @property
-    def is_filtered(self) -> bool:
-        return any(
-            (self.level, self.stage, self.owner, self.store_id, self.segment_id, self.search)
-        )
+    search: str = lists.search(placeholder=gettext_lazy("Customer name"))
+    level: str = lists.choice("level", LEVEL_FILTER_LABELS, label=gettext_lazy("Churn level"))
+    stage: str = lists.choice(
+        "stage", STAGE_FILTER_LABELS, default=STAGE_NOT_CHURNED, label=gettext_lazy("Lifecycle")
+    )
+    owner: str = lists.choice(
+        "owner",
+        {OWNER_ME: gettext_lazy("Me"), OWNER_POOL: gettext_lazy("In the pool")},
+        accepts=lists.is_record_id,
+        label=gettext_lazy("Owner"),
+        empty_label=gettext_lazy("Anyone"),
+    )
+    store_id: int | None = lists.record_id("store", label=gettext_lazy("Store"))
+    segment_id: int | None = lists.record_id("segment", label=gettext_lazy("Segment"))
+    sort: str = lists.sort(CHURN_SORTS, default=DEFAULT_CHURN_SORT)
 
 
 def churn_list(user: User, filters: ChurnFilters) -> QuerySet[CustomerPrediction]:

@@ -3,8 +3,6 @@ CLV overview, the model diagnostics and the prediction settings. Every read goes
 `kehu.predictions.queries` (the permission layer); every write is one service call
 through `kehu.web.outcomes.call_service`."""
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -17,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Store
-from kehu.customers.views import warn_of_ignored_filters
+from kehu.core.lists import list_context, options_of, paginate, read_list
 from kehu.engagement.models import FollowUpSource
 from kehu.engagement.services import MAX_FOLLOW_UPS_AT_ONCE, FollowUpPlan, plan_follow_ups
 from kehu.imports.views import export_response, require_export_rights
@@ -26,9 +24,8 @@ from kehu.predictions.clv_overview import build_clv_overview, clv_chart_data
 from kehu.predictions.forms import ChurnFollowUpForm, PredictionSettingsForm
 from kehu.predictions.models import PredictionSettings
 from kehu.predictions.queries import (
-    DEFAULT_CHURN_SORT,
-    LEVEL_FILTER_LABELS,
-    STAGE_FILTER_LABELS,
+    OWNER_ME,
+    OWNER_POOL,
     ChurnFilters,
     churn_customer_ids,
     churn_export_headers,
@@ -41,7 +38,7 @@ from kehu.predictions.queries import (
 )
 from kehu.predictions.settings_service import update_prediction_settings
 from kehu.segments.queries import visible_segments
-from kehu.segments.views import paginate, require_segment_rights
+from kehu.segments.views import require_segment_rights
 from kehu.web.outcomes import call_service
 
 # --- the churn warning list -------------------------------------------------------------------
@@ -51,20 +48,21 @@ from kehu.web.outcomes import call_service
 def churn(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     require_segment_rights(user)
-    filters = ChurnFilters.from_params(request.GET)
-    warn_of_ignored_filters(request)
+    filters = read_list(request, ChurnFilters)
     page = paginate(request, churn_list(user, filters))
     rows = describe_churn_rows(page.object_list)
-    context = {
-        "page": page,
+    segments = visible_segments(user).select_related(None).only("pk", "name")
+    options = {
+        "owner": [
+            (OWNER_ME, _("Me")),
+            (OWNER_POOL, _("In the pool")),
+            *options_of(churn_owner_choices(user)),
+        ],
+        "store": options_of(Store.objects.only("pk", "name"), label=lambda store: store.name),
+        "segment": options_of(segments, label=lambda segment: segment.name),
+    }
+    context = list_context(page, filters, options) | {
         "rows": rows,
-        "filters": filters,
-        "filter_query": churn_query(filters),
-        "level_choices": list(LEVEL_FILTER_LABELS.items()),
-        "stage_choices": list(STAGE_FILTER_LABELS.items()),
-        "owners": churn_owner_choices(user),
-        "stores": Store.objects.only("pk", "name"),
-        "segments": visible_segments(user).select_related(None).only("pk", "name"),
         "follow_up_form": ChurnFollowUpForm(),
         "can_plan": user.policy.can_log_interactions,
         "can_export": user.policy.can_export,
@@ -72,20 +70,6 @@ def churn(request: HttpRequest) -> HttpResponse:
         "section": "churn",
     }
     return render(request, "predictions/churn.html", context)
-
-
-def churn_query(filters: ChurnFilters) -> str:
-    """The filters as a query string, to come back to the same list after an action."""
-    params = {
-        "level": filters.level,
-        "stage": filters.stage,
-        "owner": filters.owner,
-        "store": filters.store_id or "",
-        "segment": filters.segment_id or "",
-        "q": filters.search,
-        "sort": filters.sort if filters.sort != DEFAULT_CHURN_SORT else "",
-    }
-    return urlencode({key: value for key, value in params.items() if value})
 
 
 @require_GET
@@ -104,7 +88,7 @@ def churn_follow_ups(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     require_segment_rights(user)
     filters = ChurnFilters.from_params(request.POST)
-    back = reverse("predictions:churn") + "?" + churn_query(filters)
+    back = reverse("predictions:churn") + "?" + filters.query()
     form = ChurnFollowUpForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():

@@ -5,16 +5,20 @@ count are those of `visible_customers(user)`: a salesperson's "members" are the 
 see, so no page, export or API call reveals customers outside their scope.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, F, IntegerField, Q, QuerySet, Value
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Role, Scope
+from kehu.core import lists
+from kehu.core.lists import ListFilters
 from kehu.customers.models import Customer
 from kehu.customers.queries import visible_customers
-from kehu.segments.models import Segment, SegmentMember
+from kehu.segments.models import Segment, SegmentKind, SegmentMember
 
 
 def visible_segments(user: User) -> QuerySet[Segment]:
@@ -28,6 +32,34 @@ def get_visible_segment(user: User, segment_id: int) -> Segment:
         return visible_segments(user).get(pk=segment_id)
     except (Segment.DoesNotExist, ValueError, TypeError):
         raise Http404("No segment matches the given query.") from None
+
+
+LIST_SORTS = {
+    "name": "name",
+    "-name": "-name",
+    "members": "visible_member_count",
+    "-members": "-visible_member_count",
+    "refreshed": "refreshed_at",
+    "-refreshed": "-refreshed_at",
+}
+
+
+@dataclass(frozen=True)
+class SegmentFilters(ListFilters):
+    search: str = lists.search(placeholder=gettext_lazy("Search by name or description"))
+    kind: str = lists.choice("kind", SegmentKind.choices, label=gettext_lazy("Kind"))
+    sort: str = lists.sort(LIST_SORTS, default="name")
+
+
+def search_segments(user: User, filters: SegmentFilters) -> QuerySet[Segment]:
+    """Saved segments by name or description and kind, sorted, with their visible member counts."""
+    segments = segments_with_counts(user)
+    if filters.search:
+        term = filters.search
+        segments = segments.filter(Q(name__icontains=term) | Q(description__icontains=term))
+    if filters.kind:
+        segments = segments.filter(kind=filters.kind)
+    return segments.order_by(LIST_SORTS[filters.sort], "pk")
 
 
 def segments_with_counts(user: User) -> QuerySet[Segment]:

@@ -8,9 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
+from kehu.core.lists import list_context, paginate, read_list
 from kehu.customers.queries import mask_contacts
 from kehu.imports.views import export_response, require_export_rights
 from kehu.segments.exporting import export_segment_rows
@@ -32,10 +31,11 @@ from kehu.segments.models import Segment, SegmentationSettings, SegmentKind, Seg
 from kehu.segments.nightly import refresh_segmentation
 from kehu.segments.overview import build_overview, overview_chart_data, trend_chart_data
 from kehu.segments.queries import (
+    SegmentFilters,
     get_visible_segment,
     may_manage_segment,
+    search_segments,
     segment_members,
-    segments_with_counts,
 )
 from kehu.segments.rules import rule_field_catalogue
 from kehu.segments.services import (
@@ -50,26 +50,13 @@ from kehu.segments.services import (
 from kehu.segments.settings_service import update_segmentation_settings
 from kehu.web.outcomes import call_service
 
-PAGE_SIZE = 25
 SAMPLE_SIZE = 10
 TREND_SNAPSHOTS = 60
-LIST_SORTS = {
-    "name": "name",
-    "-name": "-name",
-    "members": "visible_member_count",
-    "-members": "-visible_member_count",
-    "refreshed": "refreshed_at",
-    "-refreshed": "-refreshed_at",
-}
 
 
 def require_segment_rights(user: User) -> None:
     if not user.policy.can_manage_segments:
         raise PermissionDenied(_("Your role may not use segments."))
-
-
-def paginate(request: HttpRequest, items: Any) -> Page:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 # --- the overview -----------------------------------------------------------------------------
@@ -107,20 +94,9 @@ def refresh_metrics(request: HttpRequest) -> HttpResponse:
 def segment_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     require_segment_rights(user)
-    search = request.GET.get("q", "").strip()[:100]
-    sort = request.GET.get("sort", "name")
-    segments = segments_with_counts(user)
-    if search:
-        segments = segments.filter(Q(name__icontains=search) | Q(description__icontains=search))
-    segments = segments.order_by(LIST_SORTS.get(sort, "name"), "pk")
-    page = paginate(request, segments)
-    context = {
-        "page": page,
-        "segments": list(page.object_list),
-        "search": search,
-        "sort": sort if sort in LIST_SORTS else "name",
-        "section": "segments",
-    }
+    filters = read_list(request, SegmentFilters)
+    page = paginate(request, search_segments(user, filters))
+    context = list_context(page, filters, segments=list(page.object_list), section="segments")
     return render(request, "segments/list.html", context)
 
 

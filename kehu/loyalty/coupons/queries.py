@@ -8,7 +8,7 @@ of refunds), expired and void, all in one grouped query over templates.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,11 +31,13 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Order
+from kehu.core import lists
+from kehu.core.lists import ListFilters
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, visible_customers
 from kehu.loyalty.coupons.rules import describe_value
@@ -112,25 +114,15 @@ def templates_with_stats(user: User) -> QuerySet[CouponTemplate]:
 
 
 @dataclass(frozen=True)
-class TemplateFilters:
-    search: str = ""
-    kind: str = ""
-    active: str = ""
-    sort: str = DEFAULT_TEMPLATE_SORT
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> TemplateFilters:
-        sort = params.get("sort", DEFAULT_TEMPLATE_SORT)
-        return cls(
-            search=params.get("q", "").strip()[:100],
-            kind=params.get("kind", "") if params.get("kind") in CouponKind.values else "",
-            active=params.get("active", "") if params.get("active") in ("1", "0") else "",
-            sort=sort if sort.lstrip("-") in TEMPLATE_SORTS else DEFAULT_TEMPLATE_SORT,
-        )
-
-    @property
-    def is_filtered(self) -> bool:
-        return bool(self.search or self.kind or self.active)
+class TemplateFilters(ListFilters):
+    search: str = lists.search(placeholder=gettext_lazy("Template name"))
+    kind: str = lists.choice("kind", CouponKind.choices, label=gettext_lazy("Kind"))
+    active: str = lists.choice(
+        "active",
+        {"1": pgettext_lazy("coupon template", "Active"), "0": gettext_lazy("Not active")},
+        label=pgettext_lazy("coupon template", "Active"),
+    )
+    sort: str = lists.sort(TEMPLATE_SORTS, default=DEFAULT_TEMPLATE_SORT, both_directions=True)
 
 
 def search_templates(user: User, filters: TemplateFilters) -> QuerySet[CouponTemplate]:

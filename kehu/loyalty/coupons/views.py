@@ -5,11 +5,9 @@ call through `kehu.web.outcomes.call_service`."""
 
 import secrets
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
+from kehu.core.lists import list_context, paginate, read_list
 from kehu.imports.views import export_response, require_export_rights
 from kehu.loyalty.coupons import queries
 from kehu.loyalty.coupons.coupon_templates import create_template, update_template
@@ -35,7 +34,6 @@ from kehu.loyalty.coupons.services import check_coupon, redeem_coupon, void_coup
 from kehu.loyalty.models import (
     Coupon,
     CouponIssueBatch,
-    CouponKind,
     CouponStatus,
     CouponTemplate,
     IssueBatchStatus,
@@ -43,7 +41,6 @@ from kehu.loyalty.models import (
 from kehu.segments.queries import visible_segments
 from kehu.web.outcomes import call_service, redirect_back
 
-PAGE_SIZE = 25
 MEMBER_PAGE_COUPONS = 50
 SECTION = "loyalty"
 
@@ -72,10 +69,6 @@ def status_label(coupon: Coupon) -> str:
     return str(CouponStatus(coupon.shown_status).label)  # type: ignore[attr-defined]
 
 
-def paginate(request: HttpRequest, items: object) -> Page:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))  # type: ignore[arg-type]
-
-
 # --- templates --------------------------------------------------------------------------------
 
 
@@ -83,27 +76,16 @@ def paginate(request: HttpRequest, items: object) -> Page:
 def template_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     require_programme(user)
-    filters = queries.TemplateFilters.from_params(request.GET)
+    filters = read_list(request, queries.TemplateFilters)
     page = paginate(request, queries.search_templates(user, filters))
     rows = [(template, describe_value(template)) for template in page.object_list]
-    context = {
-        "page": page,
+    context = list_context(page, filters) | {
         "rows": rows,
-        "filters": filters,
-        "filter_query": filter_query(filters),
-        "kinds": CouponKind.choices,
         "can_export": user.policy.can_export,
         "can_redeem": user.policy.can_serve_members,
         "section": SECTION,
     }
     return render(request, "loyalty/coupons/templates.html", context)
-
-
-def filter_query(filters: queries.TemplateFilters) -> str:
-    params = {"q": filters.search, "kind": filters.kind, "active": filters.active}
-    if filters.sort != queries.DEFAULT_TEMPLATE_SORT:
-        params["sort"] = filters.sort
-    return urlencode({key: value for key, value in params.items() if value})
 
 
 @require_GET

@@ -2,24 +2,26 @@
 tier progress and points statement. Every read starts at the permission layer."""
 
 import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, Q, QuerySet, Sum, Window
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kehu.accounts.models import User
+from kehu.core import lists
+from kehu.core.lists import ListFilters
 from kehu.customers.queries import (
     contact_search_q,
     mask_contacts,
     normalised_mobile_term,
-    optional_int,
     visible_customers,
 )
 from kehu.loyalty.members.tiers import ordered_tiers, qualifying_values
-from kehu.loyalty.models import LoyaltySettings, Membership, PointsEntry, Tier
+from kehu.loyalty.models import LoyaltySettings, Membership, MembershipStatus, PointsEntry, Tier
 
 MEMBER_SORTS = {
     "card": "card_number",
@@ -48,25 +50,13 @@ def visible_members(user: User) -> QuerySet[Membership]:
 
 
 @dataclass(frozen=True)
-class MemberFilters:
-    search: str = ""
-    tier_id: int | None = None
-    status: str = ""
-    sort: str = DEFAULT_SORT
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> "MemberFilters":
-        sort = params.get("sort", DEFAULT_SORT)
-        return cls(
-            search=params.get("q", "").strip()[:100],
-            tier_id=optional_int(params.get("tier")),
-            status=params.get("status", "").strip()[:10],
-            sort=sort if sort in MEMBER_SORTS else DEFAULT_SORT,
-        )
-
-    @property
-    def is_filtered(self) -> bool:
-        return bool(self.search or self.tier_id or self.status)
+class MemberFilters(ListFilters):
+    search: str = lists.search(placeholder=gettext_lazy("Name, card number or mobile"))
+    tier_id: int | None = lists.record_id("tier", label=pgettext_lazy("loyalty", "Tier"))
+    status: str = lists.text(
+        "status", max_length=10, label=gettext_lazy("Status"), options=MembershipStatus.choices
+    )
+    sort: str = lists.sort(MEMBER_SORTS, default=DEFAULT_SORT)
 
 
 def search_members(user: User, filters: MemberFilters) -> QuerySet[Membership]:

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,9 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kehu.accounts.models import User
 from kehu.commerce.queries import stores_of, works_at
+from kehu.core.lists import list_context, options_of, paginate, read_list
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, mask_contacts
-from kehu.customers.views import warn_of_ignored_filters
 from kehu.imports.views import export_response, require_export_rights
 from kehu.loyalty.approvals.limits import limits_for
 from kehu.loyalty.approvals.services import visible_approvals
@@ -61,7 +60,6 @@ from kehu.loyalty.points.redemption import redeem_cash_offset, redeem_gift
 from kehu.loyalty.referrals.services import with_referral
 from kehu.web.outcomes import call_service, redirect_back
 
-PAGE_SIZE = 25
 STATEMENT_PAGE_SIZE = 20
 
 
@@ -82,10 +80,6 @@ def require_counter(user: User) -> None:
         raise PermissionDenied(_("Your role may not serve members at the counter."))
 
 
-def paginate(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
-    return Paginator(items, size).get_page(request.GET.get("page"))
-
-
 # --- the list ---------------------------------------------------------------------------------
 
 
@@ -93,17 +87,14 @@ def paginate(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
 def member_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     require_reader(user)
-    filters = MemberFilters.from_params(request.GET)
-    warn_of_ignored_filters(request)
+    filters = read_list(request, MemberFilters)
     page = paginate(request, search_members(user, filters))
     members = list(page.object_list)
     mask_contacts(user, [member.customer for member in members])
-    context = {
-        "page": page,
+    tiers = Tier.objects.order_by("rank")
+    options = {"tier": options_of(tiers, label=lambda tier: tier.name)}
+    context = list_context(page, filters, options) | {
         "members": members,
-        "filters": filters,
-        "tiers": Tier.objects.order_by("rank"),
-        "statuses": MembershipStatus.choices,
         "can_export": user.policy.can_export,
         "can_serve": user.policy.can_serve_members,
         "can_manage": user.policy.can_manage_loyalty,

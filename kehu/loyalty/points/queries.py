@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,8 @@ from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from kehu.core import lists
+from kehu.core.lists import ListFilters
 from kehu.loyalty.models import EarningRule
 from kehu.loyalty.points.earning_rules import rule_state
 
@@ -32,23 +34,10 @@ SCOPE_WHOLE_ORDER = gettext_lazy("Whole order")
 
 
 @dataclass(frozen=True)
-class RuleFilters:
-    search: str = ""
-    state: str = ""
-    sort: str = DEFAULT_RULE_SORT
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> RuleFilters:
-        sort = params.get("sort", DEFAULT_RULE_SORT)
-        return cls(
-            search=params.get("q", "").strip()[:100],
-            state=params.get("state", "") if params.get("state") in STATES else "",
-            sort=sort if sort.lstrip("-") in RULE_SORTS else DEFAULT_RULE_SORT,
-        )
-
-    @property
-    def is_filtered(self) -> bool:
-        return bool(self.search or self.state)
+class RuleFilters(ListFilters):
+    search: str = lists.search(placeholder=gettext_lazy("Rule, category or store"))
+    state: str = lists.choice("state", STATES, label=gettext_lazy("State"))
+    sort: str = lists.sort(RULE_SORTS, default=DEFAULT_RULE_SORT, both_directions=True)
 
 
 def state_filter(state: str, today: datetime.date) -> Q:

@@ -1,16 +1,14 @@
 """Earning rule pages (积分规则): the list with search, state, sort and export, and the form to
 add or change a rule. Only the programme's managers see them."""
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from kehu.core.lists import list_context, paginate, read_list
 from kehu.imports.views import export_response, require_export_rights
 from kehu.loyalty.models import EarningRule
 from kehu.loyalty.points import queries
@@ -19,7 +17,6 @@ from kehu.loyalty.points.forms import EarningRuleForm
 from kehu.loyalty.programme.views import current_user, require_programme_rights
 from kehu.web.outcomes import call_service
 
-PAGE_SIZE = 25
 FIELD_NAMES = {"category_id": "category", "store_id": "store"}
 
 
@@ -28,29 +25,17 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     require_programme_rights(user)
     today = timezone.localdate()
-    filters = queries.RuleFilters.from_params(request.GET)
-    rules = queries.search_rules(filters, today)
-    page = Paginator(rules, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {
-        "page": page,
+    filters = read_list(request, queries.RuleFilters)
+    page = paginate(request, queries.search_rules(filters, today))
+    context = list_context(page, filters) | {
         "rows": [
             (rule, queries.scope_label(rule), queries.state_label(rule, today))
             for rule in page.object_list
         ],
-        "filters": filters,
-        "filter_query": filter_query(filters),
-        "states": queries.STATES.items(),
         "can_export": user.policy.can_export,
         "section": "loyalty",
     }
     return render(request, "loyalty/earning_rules.html", context)
-
-
-def filter_query(filters: queries.RuleFilters) -> str:
-    params = {"q": filters.search, "state": filters.state}
-    if filters.sort != queries.DEFAULT_RULE_SORT:
-        params["sort"] = filters.sort
-    return urlencode({key: value for key, value in params.items() if value})
 
 
 @require_GET

@@ -5,19 +5,22 @@ Reads start from the permission layer (a customer or deal outside `visible_custo
 404); writes are one service call through `kehu.web.outcomes.call_service`.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
+from kehu.core import lists
+from kehu.core.lists import ListFilters, list_context, paginate, read_list
 from kehu.customers.queries import get_visible_customer
 from kehu.loyalty.groupbuy.services import (
     cancel_group_deal,
@@ -41,7 +44,12 @@ from kehu.loyalty.referrals.queries import (
 )
 from kehu.web.outcomes import call_service
 
-PAGE_SIZE = 25
+
+@dataclass(frozen=True)
+class GroupDealFilters(ListFilters):
+    status: str = lists.choice("status", GroupDealStatus.choices, label=gettext_lazy("Status"))
+
+
 SECTION = "loyalty"
 
 
@@ -112,16 +120,10 @@ def member_referrals(request: HttpRequest, customer_id: int) -> HttpResponse:
 def deal_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     require_programme_reader(user)
-    status = request.GET.get("status", "")
-    status = status if status in GroupDealStatus.values else ""
-    page = Paginator(group_deals_with_sizes(user, status), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    context = {
-        "page": page,
+    filters = read_list(request, GroupDealFilters)
+    page = paginate(request, group_deals_with_sizes(user, filters.status))
+    context = list_context(page, filters) | {
         "deals": list(page.object_list),
-        "status": status,
-        "statuses": GroupDealStatus.choices,
         "can_create": may_run_group_deals(user),
         "section": SECTION,
     }

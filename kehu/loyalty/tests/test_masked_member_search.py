@@ -8,8 +8,8 @@ import pytest
 
 from kehu.customers.models import Customer
 from kehu.customers.tests.test_masked_search import HIDDEN, rebuild_mobile
-from kehu.loyalty.members.services import create_membership
 from kehu.loyalty.members.queries import MemberFilters, counter_matches, search_members
+from kehu.loyalty.members.services import create_membership
 from kehu.loyalty.models import EnrolmentChannel
 from tests.fixtures.records import make_customer
 

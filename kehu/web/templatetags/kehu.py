@@ -5,6 +5,8 @@ from django.http import QueryDict
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from kehu.core.lists import ListFilters
+
 register = template.Library()
 
 
@@ -12,10 +14,14 @@ register = template.Library()
 def sort_link(
     context: template.Context, field: str, label: str, default: str = "-created"
 ) -> SafeString:
-    """A column header that sorts by `field`, flipping direction when already sorted by it;
-    `default` is the list's order when the query string names none."""
+    """A column header that sorts by `field`, flipping direction when already sorted by it.
+    The current order is the list's filters' sort (see kehu.core.lists); on a list without
+    them, the query string's, with `default` when it names none."""
     request = context["request"]
-    current = request.GET.get("sort", default)
+    filters = context.get("filters")
+    current = getattr(filters, "sort", None) if isinstance(filters, ListFilters) else None
+    if current is None:
+        current = request.GET.get("sort", default)
     target = f"-{field}" if current == field else field
     params: QueryDict = request.GET.copy()
     params["sort"] = target
