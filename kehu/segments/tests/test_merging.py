@@ -1,8 +1,7 @@
-"""The segments' part of a customer merge: places on static lists, the lifecycle history and
-(the predictions' part) the churn-level history move to the kept customer, and the kept
-customer's metrics are recomputed once the merge is committed."""
+"""The segments' part of a customer merge: places on static lists and the lifecycle history move
+to the kept customer, and its metrics are recomputed once the merge is committed (the
+churn-level history: kehu/predictions/tests/test_merging.py)."""
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,9 +10,7 @@ from django.utils import timezone
 from kehu.commerce.models import Order
 from kehu.customers.services import merge_customers
 from kehu.segments.models import (
-    ChurnLevelChange,
     CustomerMetrics,
-    LifecycleChange,
     Segment,
     SegmentMember,
 )
@@ -44,30 +41,6 @@ def test_places_on_static_lists_pass_to_the_kept_customer(sales, marketer):
         "VIP 名单": 1,
         "高消费": 1,
     }  # a dynamic one waits for its refresh
-
-
-def test_lifecycle_and_churn_level_history_move_to_the_kept_customer(sales):
-    # given a merged customer with a lifecycle and a churn-level history
-    kept, merged = make_customer(sales, name="王芳"), make_customer(sales, name="王芳")
-    LifecycleChange.objects.create(
-        customer=merged, previous_stage="new", stage="active", changed_on=date(2026, 10, 1)
-    )
-    ChurnLevelChange.objects.create(
-        customer=merged, previous_level="", level="warning", risk=80, changed_on=date(2026, 11, 1)
-    )
-
-    # when it is merged
-    record = merge_customers(sales, kept.pk, merged.pk)
-
-    # then its history is the kept customer's now, nothing deleted
-    assert list(LifecycleChange.objects.values_list("customer_id", "stage")) == [
-        (kept.pk, "active")
-    ]
-    assert list(ChurnLevelChange.objects.values_list("customer_id", "level")) == [
-        (kept.pk, "warning")
-    ]
-    assert record.moved_counts["lifecycle_changes"] == 1
-    assert record.moved_counts["churn_level_changes"] == 1
 
 
 def test_the_kept_customers_metrics_are_recomputed_once_the_merge_is_committed(
