@@ -42,7 +42,8 @@ def page_argument(world: World, page: Page, argument: str) -> Any:
         "code": "coupon",
         "rule_id": "rule",
         "deal_id": "deal",
-    }[argument]
+    }.get(argument)
+    assert record is not None, f"{page.name}: say in tests/permissions/calls.py what {argument} is"
     return world.ids[record]
 
 
@@ -68,6 +69,7 @@ def operation_path(world: World, operation: Operation) -> str:
         record = {"customer_id": "customer", "order_id": "order", "segment_id": "segment",
                   "template_id": "template", "batch_id": "batch", "code": "coupon",
                   "rule_id": "rule", "deal_id": "deal", "card_number": "card_number"}  # fmt: skip
+        assert argument in record, f"say in tests/permissions/calls.py what {argument} is"
         return str(world.ids[record[argument]])
 
     return re.sub(r"\{(\w+)\}", value, operation.path)

@@ -29,15 +29,19 @@ class Operation:
     path: str  # the path under /api with {placeholders}
 
 
-def walk(patterns: list, namespace: str = "", prefix: str = "") -> list[Page]:
+def walk(
+    patterns: list, namespace: str = "", prefix: str = "", outer: tuple[str, ...] = ()
+) -> list[Page]:
+    """Named patterns under `patterns`, with the namespaces and path arguments of the includes
+    they sit in."""
     pages = []
     for pattern in patterns:
         route = prefix + str(pattern.pattern)
+        arguments = outer + tuple(pattern.pattern.regex.groupindex)
         if isinstance(pattern, URLResolver):
             inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            pages += walk(pattern.url_patterns, inner, route)
+            pages += walk(pattern.url_patterns, inner, route, arguments)
         elif isinstance(pattern, URLPattern) and pattern.name:
-            arguments = tuple(pattern.pattern.regex.groupindex)
             pages.append(Page(namespace + pattern.name, route, arguments))
     return pages
 

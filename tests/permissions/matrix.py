@@ -192,7 +192,7 @@ API: dict[str, str] = {
     "list_interactions":          "200 200 200 404 404 200 200 200 401",
     "add_interaction":            " ok  ok  ok 404 404  ok 403 403 401",
     "list_rule_fields":           "200 200 200 200 200 200 200 200 401",
-    "read_prediction":            "404 404 404 404 404 404 404 404 401",
+    "read_prediction":            "200 200 200 404 404 200 200 200 401",
     "list_segments":              "200 200 200 200 200 403 200 200 401",
     "add_segment":                " ok  ok  ok  ok  ok 403  ok  ok 401",
     "preview":                    " ok  ok  ok  ok  ok 403  ok  ok 401",

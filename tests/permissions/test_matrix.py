@@ -19,14 +19,16 @@ def test_every_page_has_a_row_and_every_row_a_page():
         sorted(served - set(PAGES_GET)),
         sorted((set(PAGES_GET) | set(PAGES_POST)) - served),
     )
-    assert not missing, f"pages without a row in tests/permissions/matrix.py: {missing}"
+    routes = [f"{name} (/{pages()[name].route})" for name in missing]
+    assert not missing, f"pages without a row in tests/permissions/matrix.py: {routes}"
     assert not stale, f"rows for pages that no longer exist: {stale}"
 
 
 def test_every_operation_has_a_row_and_every_row_an_operation():
     served = set(operations())
     missing, stale = sorted(served - set(API)), sorted(set(API) - served)
-    assert not missing, f"API operations without a row in tests/permissions/matrix.py: {missing}"
+    paths = [f"{name} ({operations()[name].method} {operations()[name].path})" for name in missing]
+    assert not missing, f"API operations without a row in tests/permissions/matrix.py: {paths}"
     assert not stale, f"rows for API operations that no longer exist: {stale}"
 
 

@@ -30,6 +30,7 @@ from kehu.loyalty.models import (
 )
 from kehu.loyalty.points import award_points
 from kehu.loyalty.tests.coupon_data import make_template
+from kehu.segments.models import CustomerPrediction
 from kehu.segments.services import create_segment
 from tests.fixtures.records import make_customer
 
@@ -148,6 +149,7 @@ def issue_coupon_request(actor: User, template: object, customer_id: int) -> Non
 def add_the_rest(world: World) -> None:
     sales = world.users["sales"]
     customer = Customer.objects.get(pk=world.ids["customer"])
+    CustomerPrediction.objects.create(customer=customer, refreshed_at=timezone.now())
     world.ids.update(
         segment=create_segment(sales, name="高价值", kind="static").pk,
         notification=Notification.objects.create(
