@@ -9,7 +9,9 @@ answer but 401/403/404/405/5xx (a 409 for a business rule or a 400/422 for the s
 fine). A record a user may not see answers 404; a page they may see but not use answers 403.
 Anonymous: a page redirects to the sign-in page (302), the API answers 401.
 
-A new page or operation fails tests/permissions/test_matrix.py until it has a row here.
+A new page or operation fails tests/permissions/test_matrix.py until it has a row here (and,
+for a write, a POST row). A new path argument or a write that needs a body to get past
+validation is said in tests/permissions/calls.py, a new kind of record in world.py.
 """
 
 COLUMNS = (
