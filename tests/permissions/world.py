@@ -17,10 +17,9 @@ from kehu.commerce.models import ChannelKind, Order, SalesChannel, Store
 from kehu.customers.models import Customer
 from kehu.engagement.models import FollowUp
 from kehu.imports.models import ImportJob
-from kehu.loyalty.adjustments import adjust_points
-from kehu.loyalty.coupons import issue_coupon
-from kehu.loyalty.groupbuy import GroupDealInput, create_group_deal
-from kehu.loyalty.members import enrol_member
+from kehu.loyalty.coupons.services import issue_coupon
+from kehu.loyalty.groupbuy.services import GroupDealInput, create_group_deal
+from kehu.loyalty.members.services import enrol_member
 from kehu.loyalty.models import (
     ApprovalRequest,
     ApprovalStatus,
@@ -28,9 +27,10 @@ from kehu.loyalty.models import (
     EarningRule,
     RedemptionItem,
 )
-from kehu.loyalty.points import award_points
+from kehu.loyalty.points.adjustments import adjust_points
+from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.coupon_data import make_template
-from kehu.segments.models import CustomerPrediction
+from kehu.predictions.models import CustomerPrediction
 from kehu.segments.services import create_segment
 from tests.fixtures.records import make_customer
 
