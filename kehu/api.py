@@ -226,8 +226,9 @@ def on_request_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpR
 @api.exception_handler(DjangoValidationError)
 def on_service_invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     if hasattr(exc, "error_dict"):
+        # A dotted name is a path into the body: `rule.all.2.value` → [..., "all", 2, "value"].
         fields = [
-            {"path": ["body", name], "message": message}
+            {"path": dotted_path(name), "message": message}
             for name, messages in exc.message_dict.items()
             for message in messages
         ]

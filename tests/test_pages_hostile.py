@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
+from kehu.core.tabular import write_xlsx
 from kehu.customers.models import Tag
 from kehu.customers.services import set_tags
-from kehu.imports.tabular import write_xlsx
 from tests.fixtures.records import make_customer
 
 HUGE_NUMBERS = ("99999999999999999999", "-99999999999999999999", str(2**70))

@@ -18,7 +18,7 @@ from kehu.accounts.forms import LoginForm, PoolPolicyForm
 from kehu.accounts.models import PoolPolicy, User
 from kehu.accounts.notifications import mark_read, notifications_for, unread_count
 from kehu.accounts.services import update_pool_policy
-from kehu.web.outcomes import call_service, redirect_back
+from kehu.core.outcomes import call_service, redirect_back
 
 PAGE_SIZE = 25
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.commerce.models import ZERO, OrderStatus
-from kehu.imports.rows import RowError, SourceRow
+from kehu.core.rows import RowError, SourceRow
 
 CENT = Decimal("0.01")
 THOUSANDTH = Decimal("0.001")

@@ -38,9 +38,9 @@ from kehu.commerce.cells import (
     quantity_value,
 )
 from kehu.commerce.models import ZERO, Order, Product, SalesChannel, Store
+from kehu.core.rows import ImportField, Result, RowError, RowOutcome, SourceRow
 from kehu.customers.queries import visible_customers
 from kehu.customers.validation import normalise_mobile
-from kehu.imports.rows import ImportField, Result, RowError, RowOutcome, SourceRow
 
 ORDER_FIELDS = (
     ImportField("order_id", gettext_lazy("Order id"), True, ("订单号", "订单编号", "外部订单号", "单号", "order no", "order number", "external id", "order")),  # noqa: E501

@@ -1,5 +1,5 @@
 """Forms of the customer pages. They only collect text; the services validate and normalise it,
-and their errors are put back next to these fields (see kehu.web.outcomes)."""
+and their errors are put back next to these fields (see kehu.core.outcomes)."""
 
 from typing import Any
 

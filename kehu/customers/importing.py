@@ -19,12 +19,12 @@ from django.utils.translation import gettext_lazy
 from kehu.accounts.models import User
 from kehu.commerce.models import Store
 from kehu.core.errors import DomainError
+from kehu.core.rows import ImportField, Result, RowError, RowOutcome, SourceRow
 from kehu.customers.models import Customer
 from kehu.customers.pool import transfer_customer
 from kehu.customers.queries import may_edit, staff_assignable_by, visible_customers
 from kehu.customers.services import create_customer, find_duplicates, tag_customer, update_customer
 from kehu.customers.validation import clean_customer_fields
-from kehu.imports.rows import ImportField, Result, RowError, RowOutcome, SourceRow
 
 CUSTOMER_FIELDS = (
     ImportField("name", gettext_lazy("Name"), True, ("姓名", "客户姓名", "名字", "客户名称", "客户", "full name", "customer name", "customer")),  # noqa: E501

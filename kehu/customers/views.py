@@ -1,6 +1,6 @@
 """Customer pages: the list, the customer page (客户360), create/edit, the pool and the actions
 on one customer. Every read starts from the permission layer in `kehu.customers.queries`; every
-write is one service call through `kehu.web.outcomes.call_service`."""
+write is one service call through `kehu.core.outcomes.call_service`."""
 
 from dataclasses import replace
 from functools import partial
@@ -19,6 +19,7 @@ from kehu.accounts.models import PoolPolicy, User
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Store
 from kehu.core.lists import list_context, options_of, paginate, read_list
+from kehu.core.outcomes import call_service, redirect_back
 from kehu.customers.creation import create_with_extras
 from kehu.customers.forms import (
     SERVICE_TO_FORM_FIELDS,
@@ -56,7 +57,6 @@ from kehu.customers.services import (
     tag_customer,
     update_customer,
 )
-from kehu.web.outcomes import call_service, redirect_back
 
 
 def owner_choices(user: User) -> list[User]:

@@ -13,7 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
+from kehu.core.exports import export_response, require_export_rights
 from kehu.core.lists import list_context, paginate, read_list
+from kehu.core.outcomes import call_service, redirect_back
 from kehu.engagement.forms import FollowUpDoneForm, FollowUpPlanForm, InteractionForm
 from kehu.engagement.queries import (
     FollowUpFilters,
@@ -27,8 +29,6 @@ from kehu.engagement.services import (
     log_interaction,
     plan_follow_up,
 )
-from kehu.imports.views import export_response, require_export_rights
-from kehu.web.outcomes import call_service, redirect_back
 
 
 @require_POST

@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from kehu.imports.tabular import LimitExceeded, TabularError
+from kehu.core.tabular import LimitExceeded, TabularError
 
 MB = 1024 * 1024
 RATIO_FLOOR = MB

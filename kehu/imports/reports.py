@@ -13,8 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu.core.rows import Result, RowError, RowOutcome
 from kehu.imports.models import ImportJob
-from kehu.imports.rows import Result, RowError, RowOutcome
 
 ERROR_SAMPLE_SIZE = 100
 

@@ -26,6 +26,8 @@ from kehu.accounts.roles import Role
 from kehu.commerce.importing import ORDER_FIELDS, OrderRowHandler
 from kehu.commerce.models import SalesChannel
 from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.rows import ImportField, Result, RowError, RowHandler, RowOutcome, SourceRow
+from kehu.core.tabular import LimitExceeded, Table, TabularError, open_table
 from kehu.customers.importing import CUSTOMER_FIELDS, CustomerRowHandler
 from kehu.imports.limits import (
     ImportLimits,
@@ -44,8 +46,6 @@ from kehu.imports.reports import (
     store_report,
     writing_progress,
 )
-from kehu.imports.rows import ImportField, Result, RowError, RowHandler, RowOutcome, SourceRow
-from kehu.imports.tabular import LimitExceeded, Table, TabularError, open_table
 
 FIELDS: dict[str, tuple[ImportField, ...]] = {
     ImportKind.CUSTOMERS: CUSTOMER_FIELDS,

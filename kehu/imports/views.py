@@ -1,21 +1,18 @@
 """Pages of the import wizard (upload → map columns → preview → result) and the export downloads."""
 
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from kehu.commerce.exporting import OrderExportFilters, order_export_headers, order_export_rows
 from kehu.commerce.models import SalesChannel
 from kehu.core.errors import DomainError, NotAllowed
-from kehu.core.lists import numbers_out_of_range
+from kehu.core.exports import CSV_TYPE, export_response, require_export_rights
 from kehu.customers.exporting import customer_export_headers, customer_export_rows
 from kehu.customers.queries import CustomerFilters
 from kehu.imports.jobs import job_with_state, request_import, request_preview
@@ -25,10 +22,6 @@ from kehu.imports.services import (
     import_fields,
     start_import,
 )
-from kehu.imports.tabular import stream_csv, write_xlsx
-
-CSV_TYPE = "text/csv; charset=utf-8"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def require_import_rights(request: HttpRequest) -> None:
@@ -179,11 +172,6 @@ def error_report(request: HttpRequest, job_id: int) -> FileResponse:
     )
 
 
-def require_export_rights(request: HttpRequest) -> None:
-    if not request.user.policy.can_export:  # type: ignore[union-attr]
-        raise PermissionDenied(_("Your role may not export data."))
-
-
 def export_customers(request: HttpRequest) -> StreamingHttpResponse:
     require_export_rights(request)
     filters = CustomerFilters.from_params(request.GET)
@@ -196,36 +184,3 @@ def export_orders(request: HttpRequest) -> StreamingHttpResponse:
     filters = OrderExportFilters.from_params(request.GET)
     rows = order_export_rows(request.user, filters)  # type: ignore[arg-type]
     return export_response(request, "orders", order_export_headers, rows)
-
-
-def refuse_numbers_out_of_range(params: Mapping[str, str]) -> None:
-    names = numbers_out_of_range(params)
-    if names:
-        raise BadRequest(
-            _("The filter “%(name)s” is not a number kehu can store: nothing was exported.")
-            % {"name": names[0]}
-        )
-
-
-def export_response(
-    request: HttpRequest,
-    name: str,
-    headers: Callable[[], list[str]],
-    rows: Iterator[list[Any]],
-) -> StreamingHttpResponse:
-    """CSV streamed as it is written; XLSX built row by row in a temporary file, then streamed.
-
-    A filter number no database can hold is refused (400) rather than dropped: an export the
-    user filtered must never silently hold more rows than they asked for."""
-    refuse_numbers_out_of_range(request.GET)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if request.GET.get("format") == "xlsx":
-        workbook = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
-        write_xlsx(workbook, headers(), rows)
-        workbook.seek(0)
-        return FileResponse(
-            workbook, as_attachment=True, filename=f"{name}-{stamp}.xlsx", content_type=XLSX_TYPE
-        )
-    response = StreamingHttpResponse(stream_csv(headers(), rows), content_type=CSV_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
-    return response

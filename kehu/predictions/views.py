@@ -1,7 +1,7 @@
 """Prediction pages: the churn warning list (流失预警) with its export and call-back planning, the
 CLV overview, the model diagnostics and the prediction settings. Every read goes through
 `kehu.predictions.queries` (the permission layer); every write is one service call
-through `kehu.web.outcomes.call_service`."""
+through `kehu.core.outcomes.call_service`."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -15,10 +15,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Store
+from kehu.core.exports import export_response, require_export_rights
 from kehu.core.lists import list_context, options_of, paginate, read_list
+from kehu.core.outcomes import call_service
 from kehu.engagement.models import FollowUpSource
 from kehu.engagement.services import MAX_FOLLOW_UPS_AT_ONCE, FollowUpPlan, plan_follow_ups
-from kehu.imports.views import export_response, require_export_rights
 from kehu.predictions.clv_diagnostics import build_diagnostics, holdout_chart_data
 from kehu.predictions.clv_overview import build_clv_overview, clv_chart_data
 from kehu.predictions.forms import ChurnFollowUpForm, PredictionSettingsForm
@@ -39,7 +40,6 @@ from kehu.predictions.queries import (
 from kehu.predictions.settings_service import update_prediction_settings
 from kehu.segments.queries import visible_segments
 from kehu.segments.views import require_segment_rights
-from kehu.web.outcomes import call_service
 
 # --- the churn warning list -------------------------------------------------------------------
 

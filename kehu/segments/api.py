@@ -6,14 +6,10 @@ on the pages. A rule's problems answer 422 with the path inside the rule, e.g.
 `["body", "rule", "all", 2, "value"]`.
 """
 
-import functools
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
+from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -129,32 +125,6 @@ def visible_count(user: User, segment_id: int) -> int:
     return segment_member_count(user, get_visible_segment(user, segment_id))
 
 
-def with_rule_paths(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A service's ValidationError as 422 with paths split (`rule.all.2.value` → [..., 2, ...])."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(request, *args, **kwargs)
-        except DjangoValidationError as error:
-            if not hasattr(error, "error_dict"):
-                raise
-            return invalid_response(request, error)
-
-    return wrapper
-
-
-def invalid_response(request: HttpRequest, error: DjangoValidationError) -> HttpResponse:
-    from kehu.api import dotted_path, error_response  # the API module imports this router
-
-    fields = [
-        {"path": dotted_path(path), "message": message}
-        for path, messages in error.message_dict.items()
-        for message in messages
-    ]
-    return error_response(request, 422, "invalid", _("Some fields are not valid."), fields)
-
-
 READ_ERRORS = {401: ErrorSchema, 404: ErrorSchema}
 WRITE_ERRORS = {401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 422: ErrorSchema}
 LIST_ERRORS = {**WRITE_ERRORS, 409: ErrorSchema}
@@ -189,7 +159,6 @@ def list_segments(request: HttpRequest) -> list[Segment]:
     summary="Preview a rule",
     description="How many customers a rule selects among those you may see, and a sample.",
 )
-@with_rule_paths
 def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
     result = services.preview_segment(caller(request), payload.rule, payload.sample_size)
     return {"count": result.count, "sample": result.sample}
@@ -211,7 +180,6 @@ def read_segment(request: HttpRequest, segment_id: int) -> Segment:
     description="A dynamic segment needs a rule and gets its members at once; a static list "
     "starts empty. 403 for roles that may not manage segments.",
 )
-@with_rule_paths
 def add_segment(request: HttpRequest, payload: SegmentIn) -> Status[Segment]:
     user = caller(request)
     segment = services.create_segment(
@@ -230,7 +198,6 @@ def add_segment(request: HttpRequest, payload: SegmentIn) -> Status[Segment]:
     summary="Edit a segment",
     description="Only its creator or an administrator (403 otherwise).",
 )
-@with_rule_paths
 def edit_segment(request: HttpRequest, segment_id: int, payload: SegmentUpdateIn) -> Segment:
     user = caller(request)
     services.update_segment(user, segment_id, **payload.model_dump(exclude_unset=True))
@@ -281,7 +248,6 @@ def refresh(request: HttpRequest, segment_id: int) -> Segment:
     summary="Add customers to a static list",
     description="Customers you may not see are ignored. 409 `not_static` for a dynamic segment.",
 )
-@with_rule_paths
 def add_members(request: HttpRequest, segment_id: int, payload: MembersIn) -> dict[str, int]:
     user = caller(request)
     changed = services.add_to_static_segment(user, segment_id, payload.customer_ids)
@@ -294,7 +260,6 @@ def add_members(request: HttpRequest, segment_id: int, payload: MembersIn) -> di
     summary="Remove customers from a static list",
     description="Customers you may not see are ignored. 409 `not_static` for a dynamic segment.",
 )
-@with_rule_paths
 def remove_members(request: HttpRequest, segment_id: int, payload: MembersIn) -> dict[str, int]:
     user = caller(request)
     changed = services.remove_from_static_segment(user, segment_id, payload.customer_ids)

@@ -1,6 +1,6 @@
 """A segment's members as an export: the customer export's columns, masked, visible members only.
 
-The download view (the segment pages) streams it with `kehu.imports.views.export_response`::
+The download view (the segment pages) streams it with `kehu.core.exports.export_response`::
 
     headers, rows = export_segment_rows(request.user, segment)
     return export_response(request, f"segment-{segment.pk}", lambda: headers, rows)

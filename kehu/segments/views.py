@@ -1,7 +1,7 @@
 """Segmentation pages (客户细分): the overview charts, saved segments, the builder with its live
 preview, one segment's members and trend, its export, and the thresholds. Every read starts
 from the permission layer (`visible_customers`, `visible_segments`); every write is one service
-call through `kehu.web.outcomes.call_service`."""
+call through `kehu.core.outcomes.call_service`."""
 
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kehu.accounts.models import User
 from kehu.accounts.roles import Scope
+from kehu.core.exports import export_response, require_export_rights
 from kehu.core.lists import list_context, paginate, read_list
+from kehu.core.outcomes import call_service
 from kehu.customers.queries import mask_contacts
-from kehu.imports.views import export_response, require_export_rights
 from kehu.segments.exporting import export_segment_rows
 from kehu.segments.forms import (
     SegmentationSettingsForm,
@@ -48,7 +49,6 @@ from kehu.segments.services import (
     update_segment,
 )
 from kehu.segments.settings_service import update_segmentation_settings
-from kehu.web.outcomes import call_service
 
 SAMPLE_SIZE = 10
 TREND_SNAPSHOTS = 60

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed
-from kehu.web.outcomes import call_service
+from kehu.core.outcomes import call_service
 from kehu.webhooks import queries, services
 from kehu.webhooks.catalogue import EVENT_LABELS, event_label
 from kehu.webhooks.forms import SubscriptionForm

@@ -6,7 +6,7 @@ from itertools import combinations
 import pytest
 
 from kehu.commerce.importing import OrderRowHandler
-from kehu.imports.rows import SourceRow
+from kehu.core.rows import SourceRow
 
 GOOD = {
     "order_id": "A1", "channel": "pos", "store": "SH01", "customer": "M001",

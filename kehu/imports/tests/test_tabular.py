@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from kehu.imports.tabular import (
+from kehu.core.tabular import (
     EXTRA_CELLS,
     TabularError,
     header_key,

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed
+from kehu.core.outcomes import call_service
 from kehu.loyalty.approvals.services import (
     decide_approval,
     may_decide,
@@ -19,7 +20,6 @@ from kehu.loyalty.approvals.services import (
 )
 from kehu.loyalty.members.forms import DecisionForm
 from kehu.loyalty.models import ApprovalKind, ApprovalRequest
-from kehu.web.outcomes import call_service
 
 OWN_REQUESTS_SHOWN = 20
 

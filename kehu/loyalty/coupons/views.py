@@ -1,7 +1,7 @@
 """Coupon pages: templates with their statistics (list, export, create, edit, detail with the
 issue form and batch progress), redemption at the counter, void, and a customer's coupons for
 the member page. Reads go through `kehu.loyalty.coupons.queries`; every write is one service
-call through `kehu.web.outcomes.call_service`."""
+call through `kehu.core.outcomes.call_service`."""
 
 import secrets
 from typing import Any
@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
+from kehu.core.exports import export_response, require_export_rights
 from kehu.core.lists import list_context, paginate, read_list
-from kehu.imports.views import export_response, require_export_rights
+from kehu.core.outcomes import call_service, redirect_back
 from kehu.loyalty.coupons import queries
 from kehu.loyalty.coupons.coupon_templates import create_template, update_template
 from kehu.loyalty.coupons.forms import (
@@ -39,7 +40,6 @@ from kehu.loyalty.models import (
     IssueBatchStatus,
 )
 from kehu.segments.queries import visible_segments
-from kehu.web.outcomes import call_service, redirect_back
 
 MEMBER_PAGE_COUPONS = 50
 SECTION = "loyalty"

@@ -19,10 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kehu.accounts.models import User
 from kehu.commerce.queries import stores_of, works_at
+from kehu.core.exports import export_response, require_export_rights
 from kehu.core.lists import list_context, options_of, paginate, read_list
+from kehu.core.outcomes import call_service, redirect_back
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, mask_contacts
-from kehu.imports.views import export_response, require_export_rights
 from kehu.loyalty.approvals.limits import limits_for
 from kehu.loyalty.approvals.services import visible_approvals
 from kehu.loyalty.members.counter import enrol_customer
@@ -58,7 +59,6 @@ from kehu.loyalty.models import (
 from kehu.loyalty.points.adjustments import Adjustment, adjust_points
 from kehu.loyalty.points.redemption import redeem_cash_offset, redeem_gift
 from kehu.loyalty.referrals.services import with_referral
-from kehu.web.outcomes import call_service, redirect_back
 
 STATEMENT_PAGE_SIZE = 20
 

@@ -8,14 +8,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from kehu.core.exports import export_response, require_export_rights
 from kehu.core.lists import list_context, paginate, read_list
-from kehu.imports.views import export_response, require_export_rights
+from kehu.core.outcomes import call_service
 from kehu.loyalty.models import EarningRule
 from kehu.loyalty.points import queries
 from kehu.loyalty.points.earning_rules import save_earning_rule
 from kehu.loyalty.points.forms import EarningRuleForm
 from kehu.loyalty.programme.views import current_user, require_programme_rights
-from kehu.web.outcomes import call_service
 
 FIELD_NAMES = {"category_id": "category", "store_id": "store"}
 

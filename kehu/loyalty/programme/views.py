@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from kehu.accounts.models import User
 from kehu.accounts.roles import Role
 from kehu.core.errors import NotAllowed
+from kehu.core.outcomes import call_service
 from kehu.loyalty.approvals.limits import save_staff_limits
 from kehu.loyalty.members.forms import (
     GiftForm,
@@ -28,7 +29,6 @@ from kehu.loyalty.points.redemption import save_gift
 from kehu.loyalty.programme.report import programme_report, report_chart_data
 from kehu.loyalty.programme.services import SETTINGS_FIELDS, save_tiers, update_loyalty_settings
 from kehu.loyalty.referrals.forms import ProgrammeRulesForm
-from kehu.web.outcomes import call_service
 
 
 def current_user(request: HttpRequest) -> User:

@@ -2,7 +2,7 @@
 partial for the member page), group deals (list, detail with joining, create, cancel).
 
 Reads start from the permission layer (a customer or deal outside `visible_customers` answers
-404); writes are one service call through `kehu.web.outcomes.call_service`.
+404); writes are one service call through `kehu.core.outcomes.call_service`.
 """
 
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kehu.accounts.models import User
 from kehu.core import lists
 from kehu.core.lists import ListFilters, list_context, paginate, read_list
+from kehu.core.outcomes import call_service
 from kehu.customers.queries import get_visible_customer
 from kehu.loyalty.groupbuy.services import (
     cancel_group_deal,
@@ -42,7 +43,6 @@ from kehu.loyalty.referrals.queries import (
     report_chart_data,
     rewards_given,
 )
-from kehu.web.outcomes import call_service
 
 
 @dataclass(frozen=True)

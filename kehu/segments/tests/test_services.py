@@ -7,8 +7,8 @@ from django.http import Http404
 from django.utils import translation
 
 from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.tabular import stream_csv
 from kehu.customers.models import Customer
-from kehu.imports.tabular import stream_csv
 from kehu.segments.exporting import export_segment_rows
 from kehu.segments.models import Segment, SegmentMember, SegmentSnapshot
 from kehu.segments.queries import (

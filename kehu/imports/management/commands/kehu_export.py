@@ -6,10 +6,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kehu.commerce.exporting import OrderExportFilters, order_export_headers, order_export_rows
 from kehu.core.lists import numbers_out_of_range
+from kehu.core.tabular import write_csv, write_xlsx
 from kehu.customers.exporting import customer_export_headers, customer_export_rows
 from kehu.customers.queries import CustomerFilters
 from kehu.imports.commands import acting_user
-from kehu.imports.tabular import write_csv, write_xlsx
 
 FILTER_OPTIONS = ("q", "city", "owner", "pool", "source", "status", "tag", "store", "sort")
 ORDER_OPTIONS = ("channel", "since", "until")

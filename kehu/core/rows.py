@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from django.utils.functional import Promise
 
-from kehu.imports.tabular import header_key
+from kehu.core.tabular import header_key
 
 
 class Result(StrEnum):
