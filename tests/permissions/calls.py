@@ -42,6 +42,8 @@ def page_argument(world: World, page: Page, argument: str) -> Any:
         "code": "coupon",
         "rule_id": "rule",
         "deal_id": "deal",
+        "subscription_id": "subscription",
+        "delivery_id": "delivery",
     }.get(argument)
     assert record is not None, f"{page.name}: say in tests/permissions/calls.py what {argument} is"
     return world.ids[record]
@@ -68,11 +70,17 @@ def operation_path(world: World, operation: Operation) -> str:
             return str(world.ids[f"{kind}_approval"])
         record = {"customer_id": "customer", "order_id": "order", "segment_id": "segment",
                   "template_id": "template", "batch_id": "batch", "code": "coupon",
-                  "rule_id": "rule", "deal_id": "deal", "card_number": "card_number"}  # fmt: skip
+                  "rule_id": "rule", "deal_id": "deal", "card_number": "card_number",
+                  "subscription_id": "subscription", "delivery_id": "delivery"}  # fmt: skip
         assert argument in record, f"say in tests/permissions/calls.py what {argument} is"
         return str(world.ids[record[argument]])
 
     return re.sub(r"\{(\w+)\}", value, operation.path)
+
+
+def webhook_subscription(world: World) -> dict[str, Any]:
+    """A subscription as the API and the form take it: to the world's closed loopback port."""
+    return {"name": "数据仓库", "url": world.ids["webhook_url"], "event_names": ["coupon.issued"]}
 
 
 def body_for(world: World, operation_id: str) -> dict[str, Any] | None:
@@ -129,6 +137,8 @@ def body_for(world: World, operation_id: str) -> dict[str, Any] | None:
             "deadline": tomorrow,
         },
         "join_group_deal": {"customer_id": ids["twin"]},
+        "create_webhook_subscription": webhook_subscription(world),
+        "update_webhook_subscription": webhook_subscription(world),
     }
     return bodies.get(operation_id)
 
@@ -161,6 +171,8 @@ def page_body(world: World, name: str) -> dict[str, Any]:
         "loyalty:member_status": {"reason": "挂失"},
         "loyalty:coupon_void": {"reason": "作废"},
         "loyalty:approval_decide": {"reason": "同意"},
+        "webhooks:create": webhook_subscription(world) | {"is_active": "on"},
+        "webhooks:edit": webhook_subscription(world) | {"is_active": "on"},
     }.get(name, {})
 
 

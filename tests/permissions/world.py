@@ -1,8 +1,13 @@
 """A small business every permission test reads: two stores and their teams, one person of each
 role, and one record of every kind an endpoint names, all belonging to the salesperson `sales`
 of the north store (so `sales` is the owner, `colleague` a salesperson of the same team and
-`south` one of another team)."""
+`south` one of another team).
 
+The webhook subscription (the administrator's: only administrators manage webhooks) points at
+a closed port on loopback, so a test event or a resend that did go out would fail at once; it
+needs private addresses allowed while the world lives (tests/permissions/conftest.py)."""
+
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -32,6 +37,7 @@ from kehu.loyalty.points.services import award_points
 from kehu.loyalty.tests.coupon_data import make_template
 from kehu.predictions.models import CustomerPrediction
 from kehu.segments.services import create_segment
+from kehu.webhooks.services import SubscriptionInput, create_subscription, send_test_event
 from tests.fixtures.records import make_customer
 
 # The people, in the order of the table's columns (tests/permissions/matrix.py).
@@ -75,6 +81,7 @@ def build_world() -> World:
     add_customers(world, stores["north"])
     add_loyalty(world)
     add_the_rest(world)
+    add_webhooks(world)
     sign_in(world)
     return world
 
@@ -168,4 +175,25 @@ def add_the_rest(world: World) -> None:
             stored_path="/nonexistent/matrix.csv",
             file_format="csv",
         ).pk,
+    )
+
+
+def closed_loopback_url() -> str:
+    """An address on 127.0.0.1 that nothing listens on: a port just freed by the system."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/matrix-hooks"
+
+
+def add_webhooks(world: World) -> None:
+    admin = world.users["admin"]
+    url = closed_loopback_url()
+    subscription, _secret = create_subscription(
+        admin, SubscriptionInput(name="数据仓库", url=url, event_names=["member.tier_changed"])
+    )
+    world.ids.update(
+        webhook_url=url,
+        subscription=subscription.pk,
+        delivery=send_test_event(admin, subscription.pk).pk,
     )
