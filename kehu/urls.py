@@ -15,6 +15,7 @@ urlpatterns = [
     path("data/", include("kehu.imports.urls")),
     path("segments/", include("kehu.segments.urls")),
     path("loyalty/", include("kehu.loyalty.urls")),
+    path("settings/events/", include("kehu.events.urls")),
     path("api/", api_urls),
     path("", include("kehu.web.urls")),
 ]

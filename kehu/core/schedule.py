@@ -21,6 +21,11 @@ class PeriodicJob:
 
 PERIODIC_JOBS = (
     PeriodicJob(
+        "dispatch_due_events",
+        timedelta(minutes=1),
+        "kehu.events.tasks.dispatch_due_events_task",
+    ),
+    PeriodicJob(
         "return_neglected_customers",
         timedelta(hours=1),
         "kehu.customers.tasks.return_neglected_customers_task",

@@ -1,0 +1,100 @@
+"""Writing to the outbox, and the administrator's replay of a dead letter.
+
+`record_event` writes in the caller's transaction, so an event exists if and only if the change
+it reports committed; dispatch is enqueued on commit.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.events.catalogue import validate_payload
+from kehu.events.models import Event, HandlerRun, RunStatus
+from kehu.events.registry import handler_keys_for
+
+BULK_BATCH = 2000
+
+
+class Actor(Protocol):
+    """A signed-in user (kehu.accounts.User): events sit below accounts, so only its shape."""
+
+    @property
+    def policy(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    name: str
+    payload: dict[str, Any]
+    customer_id: int | None = None
+
+
+def record_event(name: str, payload: dict[str, Any], *, customer_id: int | None = None) -> Event:
+    """Write one event and a pending delivery per handler; dispatch once the caller commits."""
+    return record_events([NewEvent(name, payload, customer_id)])[0]
+
+
+def record_events(new_events: Sequence[NewEvent]) -> list[Event]:
+    """Write many events at once (an import's chunk of orders) in the caller's transaction."""
+    if not new_events:
+        return []
+    now = timezone.now()
+    events = []
+    for new in new_events:
+        event_type, payload = validate_payload(new.name, new.payload)
+        events.append(
+            Event(
+                name=new.name,
+                version=event_type.version,
+                payload=payload,
+                customer_id=new.customer_id,
+                occurred_at=now,
+            )
+        )
+    with transaction.atomic():
+        Event.objects.bulk_create(events, batch_size=BULK_BATCH)
+        HandlerRun.objects.bulk_create(
+            (
+                HandlerRun(
+                    event_id=event.pk, handler=key, customer_id=event.customer_id,
+                    next_attempt_at=now,
+                )
+                for event in events
+                for key in handler_keys_for(event.name)
+            ),
+            batch_size=BULK_BATCH,
+        )  # fmt: skip
+    event_ids = [event.pk for event in events]
+    transaction.on_commit(lambda: enqueue_dispatch(event_ids))
+    return events
+
+
+def enqueue_dispatch(event_ids: list[int]) -> None:
+    from kehu.events.tasks import dispatch_events_task
+
+    dispatch_events_task.enqueue(event_ids)
+
+
+def replay_run(actor: Actor, run_id: int) -> HandlerRun:
+    """Put a dead letter back in the queue: its handler runs it again at once."""
+    if not actor.policy.can_manage_settings:
+        raise NotAllowed(_("Only administrators may replay events."), code="not_allowed")
+    with transaction.atomic():
+        run = HandlerRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.DEAD:
+            raise RuleViolation(
+                _("Only a dead letter can be replayed."), code="not_dead", details={}
+            )
+        run.status = RunStatus.PENDING
+        run.attempts = 0
+        run.next_attempt_at = timezone.now()
+        run.finished_at = None
+        run.save(update_fields=["status", "attempts", "next_attempt_at", "finished_at"])
+        event_id = run.event_id
+        transaction.on_commit(lambda: enqueue_dispatch([event_id]))
+    return run
