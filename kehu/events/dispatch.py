@@ -1,11 +1,12 @@
 """The dispatcher: hands each pending delivery to its handler, at least once.
 
-Each delivery runs in one transaction that holds its row (`select_for_update(skip_locked)` on
-PostgreSQL; SQLite has one writer at a time) and marks it done, so a handler's database effect
-and its "done" commit together: a dispatcher killed half way leaves the delivery pending and its
-effect undone, and two dispatchers never run the same delivery at once. A failing handler's
-effect is rolled back (a savepoint) and the delivery waits `EVENTS_RETRY_SECONDS * 2**(n-1)`
-before attempt n+1; after `EVENTS_MAX_ATTEMPTS` it is parked as a dead letter.
+Deliveries run in small chunks, each one transaction that holds their rows
+(`select_for_update(skip_locked)` on PostgreSQL; SQLite has one writer at a time) and marks
+them done, so a handler's database effect and its "done" commit together: a dispatcher killed
+half way leaves its chunk pending and the chunk's effects undone, and two dispatchers never run
+the same delivery at once. A failing handler's writes are rolled back (a savepoint) and the
+delivery waits `EVENTS_RETRY_SECONDS * 2**(n-1)` before attempt n+1; after
+`EVENTS_MAX_ATTEMPTS` it is parked as a dead letter.
 
 A customer's events reach each handler in the order they were recorded: a delivery waits while
 an earlier one of the same handler and customer is pending. Dead letters do not hold the
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from kehu.events.models import HandlerRun, RunStatus
@@ -30,6 +31,7 @@ from kehu.events.registry import handler_for
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+CHUNK_SIZE = 50  # deliveries per transaction: a killed dispatcher redoes at most these
 ERROR_LENGTH = 4000
 
 
@@ -79,60 +81,74 @@ def due_runs(now: datetime, event_ids: Iterable[int] | None = None) -> QuerySet[
 
 
 def dispatch(*, event_ids: Iterable[int] | None = None, limit: int | None = None) -> DispatchReport:
-    """Run due deliveries until none is left (or `limit` have been tried); `event_ids` keeps
-    to the deliveries of those events (the task enqueued when they were recorded)."""
+    """Run due deliveries until none is left (or about `limit` have been tried); `event_ids`
+    keeps to the deliveries of those events (the task enqueued when they were recorded)."""
     started = time.monotonic()
     report = DispatchReport()
     wanted = list(event_ids) if event_ids is not None else None
     tried = 0
+    previous: list[int] = []
     while limit is None or tried < limit:
         batch = list(due_runs(timezone.now(), wanted).values_list("pk", flat=True)[:BATCH_SIZE])
-        if not batch:
-            break
+        if not batch or batch == previous:
+            break  # nothing due, or all of it held by another dispatcher since the last look
         skipped_before = report.skipped
-        for run_id in batch:
-            run_one(run_id, report)
-            tried += 1
+        for start in range(0, len(batch), CHUNK_SIZE):
+            chunk = batch[start : start + CHUNK_SIZE]
+            run_chunk(chunk, report)
+            tried += len(chunk)
             if limit is not None and tried >= limit:
                 break
-        if report.skipped - skipped_before == len(batch):
-            break  # every one is being run by another dispatcher
+        previous = batch if report.skipped - skipped_before == len(batch) else []
     report.seconds = time.monotonic() - started
     return report
 
 
-def locked_run(run_id: int) -> HandlerRun | None:
-    """The delivery, held for this transaction, if it is still due and nobody holds it."""
+def locked_runs(run_ids: list[int]) -> list[HandlerRun]:
+    """Those deliveries still due that nobody holds, held for this transaction."""
     runs = HandlerRun.objects.select_related("event")
     if connection.features.has_select_for_update_skip_locked:
         runs = runs.select_for_update(skip_locked=True, of=("self",))
-    return runs.filter(
-        pk=run_id, status=RunStatus.PENDING, next_attempt_at__lte=timezone.now()
-    ).first()
+    return list(
+        runs.filter(
+            pk__in=run_ids, status=RunStatus.PENDING, next_attempt_at__lte=timezone.now()
+        ).order_by("event_id", "handler")
+    )
 
 
-def run_one(run_id: int, report: DispatchReport) -> None:
+def run_chunk(run_ids: list[int], report: DispatchReport) -> None:
+    """A few deliveries in one transaction (fewer commits), each handler in a savepoint of
+    its own; they commit together with their done marks, or not at all."""
     with transaction.atomic():
-        run = locked_run(run_id)
-        if run is None:
-            report.skipped += 1
-            return
-        handler = handler_for(run.handler)
-        try:
-            if handler is None:
-                raise LookupError(f"No handler is registered under {run.handler!r}.")
-            with transaction.atomic():  # a savepoint: a failure undoes the handler's writes
-                handler(run.event)
-        except Exception as error:
-            note_failure(run, error, report)
-            return
-        run.status = RunStatus.DONE
-        run.attempts += 1
-        run.finished_at = timezone.now()
-        run.last_error = ""
-        run.save(update_fields=["status", "attempts", "finished_at", "last_error"])
-        report.done += 1
-        report.handlers[run.handler] = report.handlers.get(run.handler, 0) + 1
+        runs = locked_runs(run_ids)
+        report.skipped += len(run_ids) - len(runs)
+        done: list[int] = []
+        for run in runs:
+            if run_handler(run, report):
+                done.append(run.pk)
+                report.handlers[run.handler] = report.handlers.get(run.handler, 0) + 1
+        if done:
+            HandlerRun.objects.filter(pk__in=done).update(
+                status=RunStatus.DONE,
+                attempts=F("attempts") + 1,
+                finished_at=timezone.now(),
+                last_error="",
+            )
+            report.done += len(done)
+
+
+def run_handler(run: HandlerRun, report: DispatchReport) -> bool:
+    """Whether the handler succeeded; a failure is noted on the delivery, its writes undone."""
+    handler = handler_for(run.handler)
+    try:
+        if handler is None:
+            raise LookupError(f"No handler is registered under {run.handler!r}.")
+        with transaction.atomic():  # a savepoint: a failure undoes the handler's writes
+            handler(run.event)
+    except Exception as error:
+        note_failure(run, error, report)
+        return False
+    return True
 
 
 def note_failure(run: HandlerRun, error: Exception, report: DispatchReport) -> None:
