@@ -56,7 +56,7 @@ def record_events(new_events: Sequence[NewEvent]) -> list[Event]:
                 occurred_at=now,
             )
         )
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # in the caller's transaction, no savepoint
         Event.objects.bulk_create(events, batch_size=BULK_BATCH)
         HandlerRun.objects.bulk_create(
             (
