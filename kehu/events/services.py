@@ -13,11 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.events.bulk import insert_events
 from kehu.events.catalogue import validate_payload
 from kehu.events.models import Event, HandlerRun, RunStatus
 from kehu.events.registry import handler_keys_for
-
-BULK_BATCH = 2000
 
 
 class Actor(Protocol):
@@ -36,42 +35,38 @@ class NewEvent:
 
 def record_event(name: str, payload: dict[str, Any], *, customer_id: int | None = None) -> Event:
     """Write one event and a pending delivery per handler; dispatch once the caller commits."""
-    return record_events([NewEvent(name, payload, customer_id)])[0]
+    event_type, checked = validate_payload(name, payload)
+    now = timezone.now()
+    with transaction.atomic(savepoint=False):  # in the caller's transaction, no savepoint
+        event = Event.objects.create(
+            name=name,
+            version=event_type.version,
+            payload=checked,
+            customer_id=customer_id,
+            occurred_at=now,
+        )
+        HandlerRun.objects.bulk_create(
+            HandlerRun(event=event, handler=key, customer_id=customer_id, next_attempt_at=now)
+            for key in handler_keys_for(name)
+        )
+    transaction.on_commit(lambda: enqueue_dispatch([event.pk]))
+    return event
 
 
-def record_events(new_events: Sequence[NewEvent]) -> list[Event]:
-    """Write many events at once (an import's chunk of orders) in the caller's transaction."""
+def record_events(new_events: Sequence[NewEvent]) -> list[int]:
+    """Write many events at once (an import's chunk of orders) in the caller's transaction;
+    answer their ids. Dispatch is enqueued once the caller commits."""
     if not new_events:
         return []
-    now = timezone.now()
-    events = []
+    rows = []
     for new in new_events:
         event_type, payload = validate_payload(new.name, new.payload)
-        events.append(
-            Event(
-                name=new.name,
-                version=event_type.version,
-                payload=payload,
-                customer_id=new.customer_id,
-                occurred_at=now,
-            )
-        )
-    with transaction.atomic(savepoint=False):  # in the caller's transaction, no savepoint
-        Event.objects.bulk_create(events, batch_size=BULK_BATCH)
-        HandlerRun.objects.bulk_create(
-            (
-                HandlerRun(
-                    event_id=event.pk, handler=key, customer_id=event.customer_id,
-                    next_attempt_at=now,
-                )
-                for event in events
-                for key in handler_keys_for(event.name)
-            ),
-            batch_size=BULK_BATCH,
-        )  # fmt: skip
-    event_ids = [event.pk for event in events]
+        rows.append((new.name, event_type.version, payload, new.customer_id))
+    keys = {name: handler_keys_for(name) for name in {new.name for new in new_events}}
+    with transaction.atomic(savepoint=False):
+        event_ids = insert_events(rows, keys, timezone.now())
     transaction.on_commit(lambda: enqueue_dispatch(event_ids))
-    return events
+    return event_ids
 
 
 def enqueue_dispatch(event_ids: list[int]) -> None:
