@@ -21,11 +21,6 @@ class PeriodicJob:
 
 PERIODIC_JOBS = (
     PeriodicJob(
-        "dispatch_due_events",
-        timedelta(minutes=1),
-        "kehu.events.tasks.dispatch_due_events_task",
-    ),
-    PeriodicJob(
         "return_neglected_customers",
         timedelta(hours=1),
         "kehu.customers.tasks.return_neglected_customers_task",
@@ -73,6 +68,11 @@ PERIODIC_JOBS = (
         "close_due_group_deals",
         timedelta(minutes=15),
         "kehu.loyalty.tasks_referrals.close_due_group_deals_task",
+    ),
+    PeriodicJob(
+        "dispatch_due_events",
+        timedelta(minutes=10),
+        "kehu.events.tasks.dispatch_due_events_task",
     ),
 )
 
