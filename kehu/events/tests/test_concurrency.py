@@ -22,8 +22,8 @@ from kehu.events.services import record_event
 from kehu.events.tests.conftest import effects_of
 
 DISPATCHERS = 4
-CUSTOMERS = 20
-EVENTS_PER_CUSTOMER = 10
+CUSTOMERS = 200  # candidates at a time (one per customer): several chunks of 50
+EVENTS_PER_CUSTOMER = 3
 
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="threads need a server database; see the docstring"
