@@ -6,13 +6,18 @@ with `executemany`, in the caller's transaction; the new events' ids are read ba
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 
 from kehu.events.models import Event, HandlerRun, RunStatus
 
 LOOKUP_SLICE = 500
+
+
+class Written(NamedTuple):
+    pk: int
+    event_id: uuid.UUID
 
 
 def insert_statement(model: type[Any], names: list[str]) -> str:
@@ -29,7 +34,7 @@ def insert_events(
     rows: Sequence[tuple[str, int, dict[str, Any], int | None]],
     handler_keys: dict[str, list[str]],
     now: datetime,
-) -> list[int]:
+) -> list[Written]:
     """Insert (name, version, payload, customer id) rows and a pending run per handler of each;
     answer the new events' ids in the order of `rows`."""
     uuid_field = Event._meta.get_field("event_id")
@@ -65,7 +70,10 @@ def insert_events(
                 for key in handler_keys[name]
             ],
         )  # fmt: skip
-    return [ids[stored] for stored in stored_ids]
+    return [
+        Written(ids[stored], event_id)
+        for stored, event_id in zip(stored_ids, event_ids, strict=True)
+    ]
 
 
 def ids_of(cursor: Any, stored_ids: list[Any]) -> dict[Any, int]:

@@ -38,19 +38,19 @@ def record_event(name: str, payload: dict[str, Any], *, customer_id: int | None 
     event_type, checked = validate_payload(name, payload)
     now = timezone.now()
     with transaction.atomic(savepoint=False):  # in the caller's transaction, no savepoint
-        event = Event.objects.create(
-            name=name,
-            version=event_type.version,
-            payload=checked,
-            customer_id=customer_id,
-            occurred_at=now,
-        )
-        HandlerRun.objects.bulk_create(
-            HandlerRun(event=event, handler=key, customer_id=customer_id, next_attempt_at=now)
-            for key in handler_keys_for(name)
-        )
-    transaction.on_commit(lambda: enqueue_dispatch([event.pk]))
-    return event
+        written = insert_events(
+            [(name, event_type.version, checked, customer_id)], {name: handler_keys_for(name)}, now
+        )[0]
+    transaction.on_commit(lambda: enqueue_dispatch([written.pk]))
+    return Event(
+        pk=written.pk,
+        event_id=written.event_id,
+        name=name,
+        version=event_type.version,
+        payload=checked,
+        customer_id=customer_id,
+        occurred_at=now,
+    )
 
 
 def record_events(new_events: Sequence[NewEvent]) -> list[int]:
@@ -64,7 +64,7 @@ def record_events(new_events: Sequence[NewEvent]) -> list[int]:
         rows.append((new.name, event_type.version, payload, new.customer_id))
     keys = {name: handler_keys_for(name) for name in {new.name for new in new_events}}
     with transaction.atomic(savepoint=False):
-        event_ids = insert_events(rows, keys, timezone.now())
+        event_ids = [written.pk for written in insert_events(rows, keys, timezone.now())]
     transaction.on_commit(lambda: enqueue_dispatch(event_ids))
     return event_ids
 
