@@ -41,7 +41,7 @@ def record_event(name: str, payload: dict[str, Any], *, customer_id: int | None 
         written = insert_events(
             [(name, event_type.version, checked, customer_id)], {name: handler_keys_for(name)}, now
         )[0]
-    transaction.on_commit(lambda: enqueue_dispatch([written.pk]))
+    arrange_dispatch([written.pk])
     return Event(
         pk=written.pk,
         event_id=written.event_id,
@@ -65,8 +65,24 @@ def record_events(new_events: Sequence[NewEvent]) -> list[int]:
     keys = {name: handler_keys_for(name) for name in {new.name for new in new_events}}
     with transaction.atomic(savepoint=False):
         event_ids = [written.pk for written in insert_events(rows, keys, timezone.now())]
-    transaction.on_commit(lambda: enqueue_dispatch(event_ids))
+    arrange_dispatch(event_ids)
     return event_ids
+
+
+def arrange_dispatch(event_ids: list[int]) -> None:
+    """Have the events dispatched once the caller's transaction commits. A task backend that
+    keeps its queue in this database gets the task in the same transaction (it commits with the
+    events, and costs no commit of its own); any other gets it on commit."""
+    if tasks_live_in_the_database():
+        enqueue_dispatch(event_ids)
+    else:
+        transaction.on_commit(lambda: enqueue_dispatch(event_ids))
+
+
+def tasks_live_in_the_database() -> bool:
+    from django.tasks import task_backends
+
+    return type(task_backends["default"]).__module__.startswith("django_tasks_db")
 
 
 def enqueue_dispatch(event_ids: list[int]) -> None:

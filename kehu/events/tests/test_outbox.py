@@ -165,3 +165,20 @@ def test_a_delivery_whose_handler_is_gone_is_retried_then_parked(settings):
     run = HandlerRun.objects.get(event=event, handler="tests.removed")
     assert run.status == RunStatus.DEAD
     assert "No handler is registered" in run.last_error
+
+
+def test_with_the_database_task_backend_the_dispatch_task_commits_with_the_event(settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    with pytest.raises(RuntimeError), transaction.atomic():
+        updated()
+        raise RuntimeError("the change fails")
+    assert DBTaskResult.objects.count() == 0
+
+    with transaction.atomic():
+        event = updated()
+
+    task = DBTaskResult.objects.get()
+    assert task.task_path == "kehu.events.tasks.dispatch_events_task"
+    assert task.args_kwargs["args"] == [[event.pk]]
