@@ -46,6 +46,7 @@ CSRF_TRUSTED_ORIGINS = [
 # not django.contrib.admin's "注销").
 INSTALLED_APPS = [
     "kehu.core",
+    "kehu.events",
     "kehu.accounts",
     "kehu.customers",
     "kehu.commerce",
@@ -172,6 +173,10 @@ WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("KEHU_WEBHOOKS_TIMEOUT_SECONDS",
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = (
     os.environ.get("KEHU_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "false").lower() == "true"
 )
+# Domain events (kehu/events): a failing handler is retried after 30 s, 60 s, 120 s, ... and
+# parked as a dead letter after this many attempts.
+EVENTS_MAX_ATTEMPTS = env_int("KEHU_EVENTS_MAX_ATTEMPTS", 8)
+EVENTS_RETRY_SECONDS = env_int("KEHU_EVENTS_RETRY_SECONDS", 30)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -17,6 +17,7 @@ urlpatterns = [
     path("segments/", include("kehu.predictions.urls")),
     path("loyalty/", include("kehu.loyalty.urls")),
     path("settings/webhooks/", include("kehu.webhooks.urls")),
+    path("settings/events/", include("kehu.events.urls")),
     path("api/", api_urls),
     path("", include("kehu.web.urls")),
 ]

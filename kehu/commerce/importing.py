@@ -38,9 +38,11 @@ from kehu.commerce.cells import (
     quantity_value,
 )
 from kehu.commerce.models import ZERO, Order, Product, SalesChannel, Store
+from kehu.commerce.outbox import order_posted
 from kehu.core.rows import ImportField, Result, RowError, RowOutcome, SourceRow
 from kehu.customers.queries import visible_customers
 from kehu.customers.validation import normalise_mobile
+from kehu.events.services import record_events
 
 ORDER_FIELDS = (
     ImportField("order_id", gettext_lazy("Order id"), True, ("订单号", "订单编号", "外部订单号", "单号", "order no", "order number", "external id", "order")),  # noqa: E501
@@ -103,6 +105,10 @@ class OrderRowHandler:
         self.default_channel = str(options.get("default_channel", ""))
         self.channels = dict(SalesChannel.objects.values_list("code", "pk"))
         self.stores = dict(Store.objects.values_list("code", "pk"))
+        self.codes = Codes(
+            {pk: code for code, pk in self.channels.items()},
+            {pk: code for code, pk in self.stores.items()},
+        )
         # The write pass asks the same questions as the validation pass before it.
         self.customers: BoundedCache = getattr(previous, "customers", None) or BoundedCache()
         self.products: BoundedCache = getattr(previous, "products", None) or BoundedCache()
@@ -351,7 +357,7 @@ class OrderRowHandler:
                 outcomes[id(line.row)] = RowOutcome(line.row.line, Result.CREATED)
         if self.write and (new_orders or continued):
             with transaction.atomic():
-                create_orders(self.writer, new_orders)
+                create_orders(self.writer, new_orders, self.codes)
                 add_lines(self.writer, continued)
 
 
@@ -375,8 +381,19 @@ def mobile_or_blank(value: str) -> str:
         return ""
 
 
-def create_orders(writer: BulkWriter, groups: dict[OrderKey, list[ParsedLine]]) -> None:
-    """Orders first (the writer gives their ids), then their lines; totals sum the lines."""
+@dataclass(frozen=True)
+class Codes:
+    """Channel and store codes by id, for the events of the orders."""
+
+    channels: dict[int, str]
+    stores: dict[int, str]
+
+
+def create_orders(
+    writer: BulkWriter, groups: dict[OrderKey, list[ParsedLine]], codes: Codes
+) -> None:
+    """Orders first (the writer gives their ids), then their lines; totals sum the lines; then
+    an `order.posted` event for each, in the same transaction."""
     if not groups:
         return
     now = timezone.now()
@@ -394,6 +411,14 @@ def create_orders(writer: BulkWriter, groups: dict[OrderKey, list[ParsedLine]]) 
         for order_id, lines in zip(order_ids, groups.values(), strict=True)
         for line in lines
     )
+    record_events([
+        order_posted(
+            order_id=order_id, external_id=row[2], channel_code=codes.channels.get(row[1], ""),
+            store_code=codes.stores.get(row[3], "") if row[3] else "", customer_id=row[0],
+            total_amount=row[6], status=row[4], ordered_at=row[5], imported=True,
+        )
+        for order_id, row in zip(order_ids, orders, strict=True)
+    ])  # fmt: skip
 
 
 def line_row(order_id: int, line: ParsedLine) -> Row:

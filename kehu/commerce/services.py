@@ -21,12 +21,10 @@ from kehu.commerce.models import (
     SalesChannel,
     Store,
 )
+from kehu.commerce.outbox import record_order_posted, record_order_refunded
 from kehu.commerce.queries import require_works_at, store_by_code
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
-from kehu.loyalty.points.tasks import reverse_refund_points_task
-from kehu.loyalty.referrals.tasks import reward_referral_for_order_task
-from kehu.segments.tasks import refresh_customer_metrics_task
 
 CENT = Decimal("0.01")
 
@@ -117,11 +115,10 @@ def create_order(actor: User, order_input: OrderInput) -> OrderResult:
     try:
         with transaction.atomic():
             order = save_order(order_input, customer.pk, channel, store)
+            record_order_posted(order, channel.code, store.code if store else "")
     except IntegrityError:
         order = Order.objects.get(channel=channel, external_id=order_input.external_id)
         return OrderResult(order, created=False)
-    transaction.on_commit(lambda: refresh_customer_metrics_task.enqueue(customer.pk))
-    transaction.on_commit(lambda: reward_referral_for_order_task.enqueue(order.pk))
     return OrderResult(order, created=True)
 
 
@@ -194,6 +191,5 @@ def refund_order(
             refunded_amount=F("refunded_amount") + amount,
             status=OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED,
         )
-        transaction.on_commit(lambda: refresh_customer_metrics_task.enqueue(order.customer_id))
-        transaction.on_commit(lambda: reverse_refund_points_task.enqueue(refund.pk))
+        record_order_refunded(order, refund)
     return refund

@@ -132,6 +132,11 @@ PERIODIC_JOBS = (
         "kehu.webhooks.tasks.send_due_deliveries_task",
         every=timedelta(minutes=1),
     ),
+    PeriodicJob(
+        "dispatch_due_events",
+        "kehu.events.tasks.dispatch_due_events_task",
+        every=timedelta(minutes=10),
+    ),
 )
 
 _OVERRIDE = re.compile(r"^(?:(?P<hour>\d{1,2}):(?P<minute>\d{2})|(?P<count>\d+)(?P<unit>[mh]))$")

@@ -27,3 +27,4 @@ class LoyaltyConfig(AppConfig):
         )
         customer_panels.register()
         customer_creation.register()
+        from kehu.loyalty import event_handlers  # noqa: F401  (registers the handlers)

@@ -17,3 +17,4 @@ class SegmentsConfig(AppConfig):
             drops=merging.SEGMENT_DROPS,
         )
         customer_panels.register()
+        from kehu.segments import event_handlers  # noqa: F401  (registers the handlers)

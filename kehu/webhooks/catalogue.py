@@ -1,6 +1,7 @@
 """The events a webhook subscription may ask for, with their names in the user's language.
 
-The names are those of the domain-event catalogue; a receiver sees the name as `type`.
+The names are those of the domain-event catalogue (`kehu.events.catalogue`, checked by
+kehu/webhooks/tests/test_catalogue.py); a receiver sees the name as `type`.
 """
 
 from django.utils.translation import gettext_lazy as _

@@ -1,8 +1,7 @@
-"""How domain events reach the webhooks: one handler for every event, registered with the
-event dispatcher when the events app is installed."""
+"""How domain events reach the webhooks: one handler for every event (registered in
+`WebhooksConfig.ready()`)."""
 
-import importlib.util
-
+from kehu.events.registry import handles
 from kehu.webhooks.services import Event, queue_deliveries
 
 
@@ -12,8 +11,4 @@ def queue_event(event: Event) -> None:
 
 
 def register_handlers() -> None:
-    if importlib.util.find_spec("kehu.events") is None:  # not in this tree yet
-        return
-    from kehu.events.registry import handles
-
     handles("*", key="webhooks.queue")(queue_event)

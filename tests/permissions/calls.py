@@ -28,6 +28,8 @@ def page_argument(world: World, page: Page, argument: str) -> Any:
     if argument in PAGE_TEXT_ARGUMENTS:
         return PAGE_TEXT_ARGUMENTS[argument]
     if argument == "pk":
+        if page.name.startswith("events:"):
+            return world.ids["handler_run"]
         return world.ids["order" if page.name.startswith("commerce:") else "customer"]
     record = {
         "customer_id": "customer",

@@ -21,6 +21,8 @@ from kehu.accounts.services import create_api_token
 from kehu.commerce.models import ChannelKind, Order, SalesChannel, Store
 from kehu.customers.models import Customer
 from kehu.engagement.models import FollowUp
+from kehu.events.models import HandlerRun
+from kehu.events.services import record_event
 from kehu.imports.models import ImportJob
 from kehu.loyalty.coupons.services import issue_coupon
 from kehu.loyalty.groupbuy.services import GroupDealInput, create_group_deal
@@ -63,6 +65,13 @@ class World:
     clients: dict[str, Client] = field(default_factory=dict)
 
 
+def add_event(world: World) -> None:
+    """A domain event and one of its handler runs (the events page replays a run)."""
+    customer_id = int(world.ids["customer"])
+    event = record_event("customer.created", {"customer_id": customer_id}, customer_id=customer_id)
+    world.ids["handler_run"] = HandlerRun.objects.filter(event=event).order_by("pk").first().pk
+
+
 def build_world() -> World:
     world = World()
     teams = {name: Team.objects.create(name=f"{name} team") for name in ("north", "south")}
@@ -82,6 +91,7 @@ def build_world() -> World:
     add_loyalty(world)
     add_the_rest(world)
     add_webhooks(world)
+    add_event(world)
     sign_in(world)
     return world
 

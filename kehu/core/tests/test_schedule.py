@@ -43,6 +43,7 @@ HOURLY_JOBS = [
     "reward_pending_referrals",
 ]
 QUARTER_HOURLY_JOBS = ["close_due_group_deals"]
+TEN_MINUTE_JOBS = ["dispatch_due_events"]
 MINUTE_JOBS = ["send_due_webhooks"]
 # 2026-12-07 10:05 in Shanghai (UTC+8).
 MORNING = datetime(2026, 12, 7, 2, 5, tzinfo=UTC)
@@ -138,10 +139,12 @@ def test_each_job_is_enqueued_once_per_slot():
     assert run(MORNING) == EVERY_JOB  # a new install runs every job once
     assert run(MORNING + timedelta(seconds=30)) == []
     quarter_past = datetime(2026, 12, 7, 2, 15, tzinfo=UTC)
-    assert sorted(run(quarter_past)) == sorted(QUARTER_HOURLY_JOBS + MINUTE_JOBS)
+    assert sorted(run(quarter_past)) == sorted(QUARTER_HOURLY_JOBS + TEN_MINUTE_JOBS + MINUTE_JOBS)
     assert run(quarter_past + timedelta(seconds=59)) == []
     three = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
-    assert sorted(run(three)) == sorted(HOURLY_JOBS + QUARTER_HOURLY_JOBS + MINUTE_JOBS)
+    assert sorted(run(three)) == sorted(
+        HOURLY_JOBS + QUARTER_HOURLY_JOBS + TEN_MINUTE_JOBS + MINUTE_JOBS
+    )
     assert run(three) == []
 
 

@@ -1,0 +1,36 @@
+"""Handlers of the tests' own: each run of `effect` adds a Group row, so the rows count the
+effects that committed, and `calls` lists the runs (committed or not) in order."""
+
+import uuid
+
+import pytest
+from django.contrib.auth.models import Group
+
+from kehu.events.models import Event
+from kehu.events.registry import handles, unregister
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+        self.failures: dict[int, int] = {}  # event pk → failures still to raise
+
+    def effect(self, event: Event) -> None:
+        self.calls.append((event.name, event.pk))
+        Group.objects.create(name=f"effect:{event.event_id}:{uuid.uuid4().hex[:8]}")
+        if self.failures.get(event.pk, 0) > 0:
+            self.failures[event.pk] -= 1
+            raise RuntimeError(f"handler failed on event {event.pk}")
+
+
+def effects_of(event: Event) -> int:
+    return Group.objects.filter(name__startswith=f"effect:{event.event_id}:").count()
+
+
+@pytest.fixture
+def recorder():
+    """A handler `tests.effect` of customer.updated, registered for the test only."""
+    recorder = Recorder()
+    handles("customer.updated", key="tests.effect")(recorder.effect)
+    yield recorder
+    unregister("tests.effect")
