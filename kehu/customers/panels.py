@@ -33,6 +33,9 @@ class CustomerPanel:
     slot: Slot = "aside"
     order: int = 100
     is_shown: PanelShown | None = None
+    # One-to-one relations of the customer the panel reads: the page fetches them with the
+    # customer, in the same query.
+    related: tuple[str, ...] = ()
 
 
 _panels: dict[str, CustomerPanel] = {}
@@ -46,13 +49,19 @@ def register_customer_panel(
     slot: Slot = "aside",
     order: int = 100,
     is_shown: PanelShown | None = None,
+    related: tuple[str, ...] = (),
 ) -> CustomerPanel:
     """Add (or replace, under the same key) a panel of the customer page."""
     if slot not in SLOTS:
         raise ImproperlyConfigured(f"Customer panel {key!r}: unknown slot {slot!r}.")
-    panel = CustomerPanel(key, template_name, context, slot, order, is_shown)
+    panel = CustomerPanel(key, template_name, context, slot, order, is_shown, related)
     _panels[key] = panel
     return panel
+
+
+def panel_relations() -> tuple[str, ...]:
+    """The one-to-one relations every panel reads, to fetch with the customer."""
+    return tuple(sorted({name for panel in _panels.values() for name in panel.related}))
 
 
 def unregister_customer_panel(key: str) -> CustomerPanel | None:

@@ -48,9 +48,15 @@ def visible_customers(user: User) -> QuerySet[Customer]:
     return customers.filter(Q(owner__isnull=True) | Q(owner=user))
 
 
-def get_visible_customer(user: User, customer_id: int) -> Customer:
+def get_visible_customer(user: User, customer_id: int, related: Iterable[str] = ()) -> Customer:
+    """The customer if the user may see it (else 404), with its owner, home store and the
+    one-to-one relations named in `related`."""
     try:
-        return visible_customers(user).select_related("owner", "home_store").get(pk=customer_id)
+        return (
+            visible_customers(user)
+            .select_related("owner", "home_store", *related)
+            .get(pk=customer_id)
+        )
     except (Customer.DoesNotExist, ValueError, TypeError):
         raise Http404("No customer matches the given query.") from None
 

@@ -36,7 +36,7 @@ from kehu.customers.models import (
     Customer,
     Tag,
 )
-from kehu.customers.panels import customer_panels
+from kehu.customers.panels import customer_panels, panel_relations
 from kehu.customers.pool import claim_customer, release_customer, transfer_customer
 from kehu.customers.queries import (
     CustomerFilters,
@@ -88,7 +88,7 @@ def pool_filter_options() -> dict[str, list[tuple[str, Any]]]:
 @require_GET
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    customer = get_visible_customer(user, pk)
+    customer = get_visible_customer(user, pk, related=panel_relations())
     mask_contacts(user, [customer])
     context = detail_context(user, customer)
     panels, panel_context = customer_panels(request, customer, [*context, "panels"])

@@ -12,7 +12,7 @@ from kehu.predictions.queries import prediction_panel
 
 
 def prediction_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
-    prediction = CustomerPrediction.objects.filter(customer_id=customer.pk).first()
+    prediction: CustomerPrediction | None = getattr(customer, "prediction", None)  # fetched with it
     return {"prediction_panel": prediction_panel(prediction)}
 
 
@@ -22,4 +22,5 @@ def register() -> None:
         "predictions/partials/customer_prediction.html",
         prediction_context,
         order=11,
+        related=("prediction",),
     )

@@ -12,7 +12,7 @@ from kehu.segments.models import CustomerMetrics
 
 
 def scores_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
-    metrics = CustomerMetrics.objects.filter(customer_id=customer.pk).first()
+    metrics: CustomerMetrics | None = getattr(customer, "metrics", None)  # fetched with it
     return {
         "metrics": metrics,
         "metric_reasons": explain_metrics(metrics, timezone.localdate()) if metrics else [],
@@ -21,5 +21,9 @@ def scores_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
 
 def register() -> None:
     register_customer_panel(
-        "segments.scores", "segments/partials/customer_scores.html", scores_context, order=10
+        "segments.scores",
+        "segments/partials/customer_scores.html",
+        scores_context,
+        order=10,
+        related=("metrics",),
     )

@@ -350,7 +350,7 @@ def test_the_periodic_job_sends_due_retries(admin_user, receiver):
     from kehu.core.schedule import PERIODIC_JOBS
 
     [job] = [job for job in PERIODIC_JOBS if job.name == "send_due_webhooks"]
-    assert job.interval == timedelta(minutes=1)
+    assert job.every == timedelta(minutes=1)
     delivery = queued(admin_user, receiver)
     job.load().call()
     delivery.refresh_from_db()
