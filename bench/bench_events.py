@@ -78,7 +78,7 @@ def make_customers(count: int) -> list[int]:
     import datetime
 
     from kehu.customers.models import Customer
-    from kehu.loyalty.members import create_membership
+    from kehu.loyalty.members.services import create_membership
     from kehu.loyalty.models import EnrolmentChannel
 
     people = Customer.objects.bulk_create(

@@ -369,7 +369,7 @@ DOCUMENTED = {
 def test_documented_status_codes_are_the_tested_ones(db):
     import json
 
-    from kehu.core.management.commands.api_schema import current_schema_text
+    from kehu.web.management.commands.api_schema import current_schema_text
 
     schema = json.loads(current_schema_text())
     documented = {

@@ -16,7 +16,7 @@ from django.utils import translation
 from pydantic import BaseModel
 
 from kehu.api import api
-from kehu.core.management.commands.api_schema import current_schema_text
+from kehu.web.management.commands.api_schema import current_schema_text
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
 

@@ -4,7 +4,8 @@ kehu.events.tests.crash_child import main; main()" <scenario> [<arguments>]`; a 
 reports prints one JSON line.
 
 Every process registers `crash.effect`, a handler of `order.posted` that adds one row per run
-(no unique key), so a run that committed twice would show as two rows.
+(no unique key), so a run that committed twice would show as two rows. A webhook subscription
+to `order.posted` points at the parent's loopback receiver; `send` delivers what is due.
 """
 
 import datetime
@@ -29,6 +30,9 @@ from kehu.events.registry import handles
 from kehu.events.services import record_events
 from kehu.loyalty.models import EnrolmentChannel, Membership, PointsEntry
 from kehu.loyalty.points.services import check_balances
+from kehu.webhooks import signing
+from kehu.webhooks.models import Delivery, Subscription
+from kehu.webhooks.services import send_due_deliveries
 
 EFFECT_PREFIX = "crash:"
 BATCH = 2000
@@ -39,13 +43,20 @@ def effect(event: Event) -> None:
     Group.objects.create(name=f"{EFFECT_PREFIX}{event.event_id}:{uuid.uuid4().hex[:8]}")
 
 
-def prepare(orders: int, customers: int) -> dict[str, Any]:
+def prepare(orders: int, customers: int, receiver_url: str) -> dict[str, Any]:
     """Customers (every fourth one a member) and `orders` orders written as an import writes
-    them: bulk rows and their `order.posted` events in one transaction per batch."""
+    them: bulk rows and their `order.posted` events in one transaction per batch; a webhook
+    subscription to those events."""
     from kehu.loyalty.members.services import create_membership
 
     if connection.vendor == "sqlite":
         call_command("migrate", verbosity=0)
+    Subscription.objects.create(
+        name="crash",
+        url=receiver_url,
+        event_names=["order.posted"],
+        secret=signing.generate_secret(),
+    )
     channel = SalesChannel.objects.create(code="crash", name="crash", kind=ChannelKind.ONLINE)
     people = Customer.objects.bulk_create(
         Customer(name=f"客户{n}", mobile=f"137{n:08d}") for n in range(customers)
@@ -75,6 +86,14 @@ def prepare(orders: int, customers: int) -> dict[str, Any]:
 
 def dispatch() -> None:
     call_command("events", "dispatch")
+
+
+def send() -> dict[str, Any]:
+    """Deliver every webhook that is due, until none is."""
+    while send_due_deliveries():
+        pass
+    statuses = Delivery.objects.values_list("status").annotate(count=Count("id")).order_by()
+    return {"deliveries": dict(statuses)}
 
 
 def check() -> dict[str, Any]:
@@ -109,9 +128,11 @@ def check() -> dict[str, Any]:
 def main() -> None:
     scenario, *arguments = sys.argv[1:]
     if scenario == "prepare":
-        print(json.dumps(prepare(int(arguments[0]), int(arguments[1]))))
+        print(json.dumps(prepare(int(arguments[0]), int(arguments[1]), arguments[2])))
     elif scenario == "dispatch":
         dispatch()
+    elif scenario == "send":
+        print(json.dumps(send()))
     elif scenario == "check":
         print(json.dumps(check()))
     else:

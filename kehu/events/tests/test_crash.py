@@ -6,9 +6,9 @@ once, every handler ran its effect once per event, and nothing is left pending o
 
 On SQLite the children share a migrated file database; on PostgreSQL
 (`scripts/with-postgres.sh .venv/bin/pytest -m crash kehu/events`) they use the test database.
-Run on its own with `-m crash`. A webhook check belongs in `check_everything_delivered`: start a
-loopback receiver before `prepare`, subscribe it, and assert that it got every id of
-`after["event_ids"]` at least once.
+Run on its own with `-m crash`. A webhook subscription to `order.posted` points at a loopback
+HTTP receiver: once the dispatchers are done, a sender delivers what they queued, and the
+receiver must have got every event id at least once (duplicates allowed, none missing).
 """
 
 import json
@@ -17,7 +17,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[3]
 PROGRAM = "import django; django.setup(); from kehu.events.tests.crash_child import main; main()"
 ORDERS = 10_000
 CUSTOMERS = 2_000
-HANDLERS = 4  # loyalty.earn_points, loyalty.reward_referral, segments.refresh_metrics, crash.effect
+# loyalty.earn_points, loyalty.reward_referral, segments.refresh_metrics, webhooks.queue and
+# crash.effect
+HANDLERS = 5
 WAIT_SECONDS = 600
 
 pytestmark = [pytest.mark.crash]
@@ -41,6 +45,7 @@ def child_environment(var_dir: Path) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "kehu.settings",
         # Nothing dispatches on commit: only the dispatcher processes the test starts and kills.
         "KEHU_TASK_BACKEND": "django.tasks.backends.dummy.DummyBackend",
+        "KEHU_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "true",  # the receiver is on loopback
     }
     if connection.vendor == "postgresql":
         settings = connection.settings_dict
@@ -126,9 +131,37 @@ def var_dir(tmp_path) -> Path:
     return tmp_path
 
 
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver on loopback: notes the id of every delivery and answers 204."""
+
+    received: list[str]
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.received.append(self.headers["webhook-id"])
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *arguments: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver():
+    received: list[str] = []
+    handler = type("CountingReceiver", (Receiver,), {"received": received})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks", received
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.mark.django_db(transaction=True)
-def test_dispatchers_killed_twice_lose_nothing_and_double_nothing(var_dir):
-    prepared = run_child(var_dir, "prepare", ORDERS, CUSTOMERS)
+def test_dispatchers_killed_twice_lose_nothing_and_double_nothing(var_dir, receiver):
+    receiver_url, received = receiver
+    prepared = run_child(var_dir, "prepare", ORDERS, CUSTOMERS, receiver_url)
     assert prepared == {"orders": ORDERS, "runs": ORDERS * HANDLERS}
     total = ORDERS * HANDLERS
 
@@ -141,4 +174,8 @@ def test_dispatchers_killed_twice_lose_nothing_and_double_nothing(var_dir):
     assert last.wait(timeout=WAIT_SECONDS) == 0, last.stderr.read()[-3000:]  # type: ignore[union-attr]
 
     assert 0 < killed_first_at < killed_second_at < total
-    check_everything_delivered(run_child(var_dir, "check"))
+    after = run_child(var_dir, "check")
+    check_everything_delivered(after)
+
+    assert run_child(var_dir, "send") == {"deliveries": {"succeeded": ORDERS}}
+    assert set(received) == set(after["event_ids"])  # every event at least once, same ids

@@ -11,7 +11,7 @@ from kehu.events.dispatch import dispatch
 from kehu.events.models import Event, HandlerRun, RunStatus
 from kehu.imports.tests.helpers import import_file, write_csv
 from kehu.loyalty.models import Membership, PointsEntry
-from kehu.loyalty.points import earn_key
+from kehu.loyalty.points.services import earn_key
 from kehu.loyalty.tests.points_data import make_member
 from tests.api_client import ApiClient
 
