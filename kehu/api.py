@@ -42,6 +42,7 @@ from kehu.engagement.api import router as engagement_router
 from kehu.events.api import router as events_router
 from kehu.loyalty.approvals.api import router as loyalty_approvals_router
 from kehu.loyalty.coupons.api import router as loyalty_coupons_router
+from kehu.loyalty.groupbuy.api import router as loyalty_groupbuy_router
 from kehu.loyalty.members.api import router as loyalty_members_router
 from kehu.loyalty.points.api import router as loyalty_earning_router
 from kehu.loyalty.referrals.api import router as loyalty_referrals_router
@@ -187,6 +188,7 @@ api.add_router("", loyalty_approvals_router, tags=["loyalty"])
 api.add_router("", loyalty_coupons_router, tags=["coupons"])
 api.add_router("", loyalty_earning_router, tags=["loyalty"])
 api.add_router("", loyalty_referrals_router, tags=["referrals"])
+api.add_router("", loyalty_groupbuy_router, tags=["referrals"])
 api.add_router("", webhooks_router, tags=["webhooks"])
 api.add_router("", events_router, tags=["events"])
 

@@ -124,7 +124,7 @@ PERIODIC_JOBS = (
     ),
     PeriodicJob(
         "close_due_group_deals",
-        "kehu.loyalty.referrals.tasks.close_due_group_deals_task",
+        "kehu.loyalty.groupbuy.tasks.close_due_group_deals_task",
         every=timedelta(minutes=15),
     ),
     PeriodicJob(

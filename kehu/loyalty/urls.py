@@ -10,4 +10,5 @@ urlpatterns = [
     path("programme/earning-rules/", include("kehu.loyalty.points.urls")),
     path("coupons/", include("kehu.loyalty.coupons.urls")),
     path("referrals/", include("kehu.loyalty.referrals.urls")),
+    path("referrals/", include("kehu.loyalty.groupbuy.urls")),
 ]

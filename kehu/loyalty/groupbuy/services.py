@@ -27,6 +27,7 @@ from kehu.accounts.models import User
 from kehu.commerce.models import Order, OrderStatus, Product, Store
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.queries import get_visible_customer
+from kehu.loyalty.groupbuy.queries import get_visible_group_deal
 from kehu.loyalty.models import (
     GroupDeal,
     GroupDealStatus,
@@ -38,7 +39,6 @@ from kehu.loyalty.models import (
     PointsSource,
 )
 from kehu.loyalty.points.services import award_points, earn_for_order
-from kehu.loyalty.referrals.queries import get_visible_group_deal
 
 MAX_MULTIPLIER = Decimal("99.99")
 CENT = Decimal("0.01")

@@ -4,7 +4,6 @@ paid only while pending, a deal closes only while open, and the points use fixed
 from django.tasks import task
 
 from kehu.commerce.models import Order
-from kehu.loyalty.groupbuy.services import close_due_group_deals
 from kehu.loyalty.referrals.services import reward_pending_referrals, reward_referral_for_order
 
 
@@ -21,10 +20,3 @@ def reward_referral_for_order_task(order_id: int) -> str:
     order = Order.objects.filter(pk=order_id).first()
     referral = reward_referral_for_order(order) if order is not None else None
     return referral.status if referral is not None else ""
-
-
-@task
-def close_due_group_deals_task() -> dict[str, int]:
-    """Close the group deals whose deadline has passed, rewarding those that succeeded."""
-    run = close_due_group_deals()
-    return {"succeeded": run.succeeded, "failed": run.failed}

@@ -1,5 +1,4 @@
-"""Pages of the loyalty programme: referrals and group deals. Included by kehu/loyalty/urls.py
-at /loyalty/referrals/."""
+"""Pages of the referral programme. Included by kehu/loyalty/urls.py at /loyalty/referrals/."""
 
 from django.urls import URLPattern, URLResolver, path
 
@@ -9,9 +8,4 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.report, name="referrals"),
     path("members/<int:customer_id>/", views.member_tree, name="referral_tree"),
     path("members/<int:customer_id>/partial/", views.member_referrals, name="member_referrals"),
-    path("group-deals/", views.deal_list, name="group_deals"),
-    path("group-deals/new/", views.deal_new, name="group_deal_new"),
-    path("group-deals/<int:deal_id>/", views.deal_detail, name="group_deal"),
-    path("group-deals/<int:deal_id>/join/", views.deal_join, name="group_deal_join"),
-    path("group-deals/<int:deal_id>/cancel/", views.deal_cancel, name="group_deal_cancel"),
 ]
