@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.commerce.models import Store
 from kehu.core.errors import DomainError
 from kehu.customers.models import Customer
 from kehu.customers.pool import transfer_customer
-from kehu.customers.queries import may_edit, staff_assignable_by, visible_customers
+from kehu.customers.queries import staff_assignable_by, visible_customers
 from kehu.customers.services import create_customer, find_duplicates, tag_customer, update_customer
 from kehu.customers.validation import clean_customer_fields
 from kehu.imports.rows import ImportField, Result, RowError, RowOutcome, SourceRow
@@ -227,7 +228,7 @@ class CustomerRowHandler:
 
     def may_change(self, customer: Customer) -> bool:
         visible = visible_customers(self.actor).filter(pk=customer.pk).exists()
-        return visible and may_edit(self.actor, customer)
+        return visible and may(self.actor, "customer.edit", customer)
 
     def assign_owner(self, customer: Customer, owner: User | None) -> None:
         if owner is not None and customer.owner_id != owner.pk:

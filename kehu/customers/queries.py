@@ -15,6 +15,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.accounts.roles import Role, Scope
 from kehu.core import lists
 from kehu.core.lists import ListFilters
@@ -115,17 +116,19 @@ def search_customers(user: User, filters: CustomerFilters) -> QuerySet[Customer]
     return customers.select_related("owner", "home_store").prefetch_related("tags")
 
 
-def allowed_on(user: User, customer: Customer, role_allows: bool) -> bool:
-    """What the role allows, limited to their own customers for salespeople."""
-    if not role_allows:
-        return False
-    if user.policy.scope == Scope.OWN:
-        return customer.owner_id == user.pk
-    return True
+def within_scope(user: User, customer: Customer) -> bool:
+    """The record rule of `customer.edit` and `customer.see_contact` (registered by the app's
+    ready()): salespeople act on their own customers only, the others on every one they see."""
+    return user.policy.scope != Scope.OWN or customer.owner_id == user.pk
+
+
+def logs_with(user: User, customer: Customer) -> bool:
+    """The record rule of `customer.log_interaction`: salespeople log on their own customers."""
+    return user.role != Role.SALES or customer.owner_id == user.pk
 
 
 def may_see_contact(user: User, customer: Customer) -> bool:
-    return allowed_on(user, customer, user.policy.sees_contact_details)
+    return may(user, "customer.see_contact", customer)
 
 
 def contact_visible_q(user: User, prefix: str = "") -> Q:
@@ -189,16 +192,9 @@ def normalised_mobile_term(term: str) -> str:
 
 
 def may_edit(user: User, customer: Customer) -> bool:
-    return allowed_on(user, customer, user.policy.can_edit_customers)
-
-
-def may_log_interaction(user: User, customer: Customer) -> bool:
-    policy = user.policy
-    if not policy.can_log_interactions:
-        return False
-    if user.role == Role.SALES:
-        return customer.owner_id == user.pk
-    return True
+    """`may(user, "customer.edit", customer)`, kept for kehu.commerce.services until it calls
+    may() itself."""
+    return may(user, "customer.edit", customer)
 
 
 def mask_mobile(mobile: str) -> str:

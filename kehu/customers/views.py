@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import PoolPolicy, User
+from kehu.accounts.permissions import may, require
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Store
 from kehu.core.lists import list_context, options_of, paginate, read_list
@@ -41,8 +42,6 @@ from kehu.customers.queries import (
     CustomerFilters,
     get_visible_customer,
     mask_contacts,
-    may_edit,
-    may_log_interaction,
     owned_count,
     search_customers,
     staff_assignable_by,
@@ -116,8 +115,8 @@ def detail_context(user: User, customer: Customer) -> dict[str, Any]:
         )[:20],
         "orders": orders.order_by("-ordered_at")[:20],
         "totals": totals,
-        "can_edit": may_edit(user, customer),
-        "can_log": may_log_interaction(user, customer),
+        "can_edit": may(user, "customer.edit", customer),
+        "can_log": may(user, "customer.log_interaction", customer),
         "can_claim": customer.is_in_pool and user.policy.can_claim,
         "can_release": not customer.is_in_pool and (customer.owner_id == user.pk or can_transfer),
         "can_transfer": can_transfer,
@@ -201,8 +200,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     customer = get_visible_customer(user, pk)
-    if not may_edit(user, customer):
-        raise PermissionDenied(_("You may not edit this customer."))
+    require(user, "customer.edit", customer)
     attributes = list(CustomAttribute.objects.all())
     form = CustomerForm(
         request.POST or None, initial=CustomerForm.initial_from(customer), attributes=attributes
@@ -334,7 +332,7 @@ def duplicates(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "customer": customer,
         "matches": [match for match in matches if match.customer_id in visible_ids],
-        "can_edit": may_edit(user, customer),
+        "can_edit": may(user, "customer.edit", customer),
     }
     return render(request, "customers/partials/duplicates.html", context)
 

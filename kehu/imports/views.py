@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from kehu.accounts.permissions import require
 from kehu.commerce.exporting import OrderExportFilters, order_export_headers, order_export_rows
 from kehu.commerce.models import SalesChannel
 from kehu.core.errors import DomainError, NotAllowed
@@ -31,14 +32,9 @@ CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def require_import_rights(request: HttpRequest) -> None:
-    if not request.user.policy.can_import:  # type: ignore[union-attr]
-        raise PermissionDenied(_("Your role may not import data."))
-
-
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
-    require_import_rights(request)
+    require(request.user, "data.import")  # type: ignore[arg-type]
     errors: list[str] = []
     kind = request.POST.get("kind", request.GET.get("kind", ImportKind.CUSTOMERS))
     if request.method == "POST":
@@ -60,7 +56,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def mapping(request: HttpRequest, job_id: int) -> HttpResponse:
-    require_import_rights(request)
+    require(request.user, "data.import")  # type: ignore[arg-type]
     job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
     if job.status == ImportStatus.IMPORTED or job.is_working:
         return redirect("imports:result", job_id=job.pk)
@@ -116,7 +112,7 @@ def sample_table(headers: list[str], samples: list[dict[str, Any]]) -> list[list
 
 @require_http_methods(["GET", "POST"])
 def preview(request: HttpRequest, job_id: int) -> HttpResponse:
-    require_import_rights(request)
+    require(request.user, "data.import")  # type: ignore[arg-type]
     job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
     if job.status == ImportStatus.UPLOADED:
         return redirect("imports:mapping", job_id=job.pk)
@@ -149,7 +145,7 @@ def preview(request: HttpRequest, job_id: int) -> HttpResponse:
 
 def result(request: HttpRequest, job_id: int) -> HttpResponse:
     """The job's page: its progress while it works, then where the finished step leads."""
-    require_import_rights(request)
+    require(request.user, "data.import")  # type: ignore[arg-type]
     job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
     if job.status == ImportStatus.PREVIEWED:
         return redirect("imports:preview", job_id=job.pk)
@@ -160,7 +156,7 @@ def result(request: HttpRequest, job_id: int) -> HttpResponse:
 
 def progress(request: HttpRequest, job_id: int) -> HttpResponse:
     """The progress bar, polled by htmx; when the job is done, the browser goes to its page."""
-    require_import_rights(request)
+    require(request.user, "data.import")  # type: ignore[arg-type]
     job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
     if job.is_working:
         return render(request, "imports/partials/progress.html", {"job": job})
@@ -179,20 +175,15 @@ def error_report(request: HttpRequest, job_id: int) -> FileResponse:
     )
 
 
-def require_export_rights(request: HttpRequest) -> None:
-    if not request.user.policy.can_export:  # type: ignore[union-attr]
-        raise PermissionDenied(_("Your role may not export data."))
-
-
 def export_customers(request: HttpRequest) -> StreamingHttpResponse:
-    require_export_rights(request)
+    require(request.user, "data.export")  # type: ignore[arg-type]
     filters = CustomerFilters.from_params(request.GET)
     rows = customer_export_rows(request.user, filters)  # type: ignore[arg-type]
     return export_response(request, "customers", customer_export_headers, rows)
 
 
 def export_orders(request: HttpRequest) -> StreamingHttpResponse:
-    require_export_rights(request)
+    require(request.user, "data.export")  # type: ignore[arg-type]
     filters = OrderExportFilters.from_params(request.GET)
     rows = order_export_rows(request.user, filters)  # type: ignore[arg-type]
     return export_response(request, "orders", order_export_headers, rows)

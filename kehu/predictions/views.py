@@ -13,12 +13,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
-from kehu.accounts.roles import Scope
+from kehu.accounts.permissions import may, require
 from kehu.commerce.models import Store
 from kehu.core.lists import list_context, options_of, paginate, read_list
 from kehu.engagement.models import FollowUpSource
 from kehu.engagement.services import MAX_FOLLOW_UPS_AT_ONCE, FollowUpPlan, plan_follow_ups
-from kehu.imports.views import export_response, require_export_rights
+from kehu.imports.views import export_response
 from kehu.predictions.clv_diagnostics import build_diagnostics, holdout_chart_data
 from kehu.predictions.clv_overview import build_clv_overview, clv_chart_data
 from kehu.predictions.forms import ChurnFollowUpForm, PredictionSettingsForm
@@ -38,7 +38,6 @@ from kehu.predictions.queries import (
 )
 from kehu.predictions.settings_service import update_prediction_settings
 from kehu.segments.queries import visible_segments
-from kehu.segments.views import require_segment_rights
 from kehu.web.outcomes import call_service
 
 # --- the churn warning list -------------------------------------------------------------------
@@ -47,7 +46,7 @@ from kehu.web.outcomes import call_service
 @require_GET
 def churn(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     filters = read_list(request, ChurnFilters)
     page = paginate(request, churn_list(user, filters))
     rows = describe_churn_rows(page.object_list)
@@ -75,8 +74,8 @@ def churn(request: HttpRequest) -> HttpResponse:
 @require_GET
 def churn_export(request: HttpRequest) -> StreamingHttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
-    require_export_rights(request)
+    require(user, "segment.use")
+    require(request.user, "data.export")  # type: ignore[arg-type]
     rows = churn_export_rows(user, ChurnFilters.from_params(request.GET))
     return export_response(request, "churn-warnings", churn_export_headers, rows)
 
@@ -86,7 +85,7 @@ def churn_follow_ups(request: HttpRequest) -> HttpResponse:
     """Call-back tasks for the ticked customers, or for every customer matching the filters
     (posted along as hidden fields), each with its churn summary as the reason."""
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     filters = ChurnFilters.from_params(request.POST)
     back = reverse("predictions:churn") + "?" + filters.query()
     form = ChurnFollowUpForm(request.POST)
@@ -143,22 +142,16 @@ def plan_message(plan: FollowUpPlan) -> str:
 # --- CLV overview and model diagnostics -------------------------------------------------------
 
 
-def may_see_diagnostics(user: User) -> bool:
-    """The fit describes every customer, so only roles that see every customer are shown it
-    (as with a segment's whole-archive snapshots)."""
-    return user.policy.can_manage_segments and user.policy.scope == Scope.ALL
-
-
 @require_GET
 def clv(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     overview = build_clv_overview(user)
     context = {
         "overview": overview,
         "chart_data": clv_chart_data(overview) if not overview.is_empty else {},
         "prediction_settings": PredictionSettings.current(),
-        "can_see_diagnostics": may_see_diagnostics(user),
+        "can_see_diagnostics": may(user, "prediction.see_diagnostics"),
         "can_change_settings": user.policy.can_manage_settings,
         "section": "clv",
     }
@@ -168,8 +161,8 @@ def clv(request: HttpRequest) -> HttpResponse:
 @require_GET
 def clv_model(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
-    if not may_see_diagnostics(user):
+    require(user, "segment.use")
+    if not may(user, "prediction.see_diagnostics"):
         raise PermissionDenied(_("The model diagnostics describe every customer; ask an analyst."))
     diagnostics = build_diagnostics()
     context = {

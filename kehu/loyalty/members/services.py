@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.commerce.models import Store
-from kehu.commerce.queries import require_works_at
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer
@@ -78,7 +78,7 @@ def enrol_member(
         raise NotAllowed(_("Your role may not enrol members."), code="not_allowed")
     customer = get_visible_customer(actor, customer_id)
     if store is not None:
-        require_works_at(actor, store)
+        require(actor, "store.serve", store)
     if channel not in EnrolmentChannel.values:
         raise RuleViolation(_("Unknown enrolment channel."), code="invalid_channel")
     existing = Membership.objects.filter(customer=customer).first()

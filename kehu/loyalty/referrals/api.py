@@ -16,6 +16,7 @@ from pydantic import Field
 
 from kehu.accounts.api import caller
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.core.errors import NotAllowed
 from kehu.loyalty.groupbuy import services as groupbuy
@@ -28,7 +29,6 @@ from kehu.loyalty.referrals.queries import (
     get_visible_group_deal,
     group_deal_participants,
     group_deals_with_sizes,
-    may_see_programme,
     referral_of,
     referrals_by,
     with_rewards,
@@ -213,7 +213,7 @@ class GroupDealQuery(PageParams):
 def reader(request: HttpRequest) -> User:
     """The caller, if their role sees referrals and group deals (403 otherwise)."""
     user = caller(request)
-    if not may_see_programme(user):
+    if not may(user, "referral.read"):
         raise NotAllowed(_("Your role may not see referrals or group deals."), code="not_allowed")
     return user
 
