@@ -90,7 +90,7 @@ class CustomerRowHandler:
         return []
 
     def handle_row(self, row: SourceRow) -> RowOutcome:
-        if not self.actor.policy.can_edit_customers:
+        if not may(self.actor, "customer.create"):
             return RowOutcome.failed(
                 row, [row.error("name", _("Your role may not edit customers."))]
             )
@@ -138,7 +138,7 @@ class CustomerRowHandler:
     def parse_owner(self, row: SourceRow, username: str, errors: list[RowError]) -> User | None:
         if not username:
             return None
-        if not self.actor.policy.can_transfer:
+        if not may(self.actor, "customer.transfer"):
             errors.append(row.error("owner", _("Your role may not assign owners.")))
             return None
         owner = staff_assignable_by(self.actor).filter(username=username).first()

@@ -35,8 +35,11 @@ SORTABLE_FIELDS = {
 
 
 def visible_customers(user: User) -> QuerySet[Customer]:
-    """Every customer the user may see: all; the team's and the pool; or their own and the pool."""
-    customers = Customer.objects.all()
+    """Every customer the user may see: all; the team's and the pool; or their own and the pool.
+
+    Each row read comes out masked for the user (`mask_for`): on a page, in the API or an
+    export, nothing more is needed; such a masked row refuses to be saved over its contacts."""
+    customers = Customer.objects.seen_by(user, mask_for)
     if not user.is_authenticated or not user.is_active:
         return customers.none()
     scope = user.policy.scope
@@ -127,12 +130,8 @@ def logs_with(user: User, customer: Customer) -> bool:
     return user.role != Role.SALES or customer.owner_id == user.pk
 
 
-def may_see_contact(user: User, customer: Customer) -> bool:
-    return may(user, "customer.see_contact", customer)
-
-
 def contact_visible_q(user: User, prefix: str = "") -> Q:
-    """The rows whose contact details the user sees in full: `may_see_contact` as a condition.
+    """The rows whose contact details the user sees in full: `customer.see_contact` as a condition.
 
     `prefix` reaches the customer from another model (`"customer__"` from a membership).
     """
@@ -219,23 +218,33 @@ def mask_address(address: str) -> str:
     return "***" if address else ""
 
 
+def mask_for(user: User, customer: Customer) -> None:
+    """Mask one customer for `user` where they may not see its contact details: the contact
+    fields hold the masks (mobile, email, WeChat, WeCom, street address) and the display_
+    fields the same; on a row they see, the display_ fields are the values. The one
+    implementation of masking: `visible_customers` applies it to every row it returns, and
+    `mask_contacts` to customers reached through another record (an order, a membership)."""
+    if getattr(customer, "contact_is_masked", False):
+        return  # already masked: the real values are gone from this instance
+    visible = may(user, "customer.see_contact", customer)
+    if not visible:
+        customer.mobile = mask_mobile(customer.mobile)
+        customer.email = mask_email(customer.email) if customer.email else ""
+        customer.wechat_id = mask_identifier(customer.wechat_id)
+        customer.wecom_id = mask_identifier(customer.wecom_id)
+        customer.address = mask_address(customer.address)
+    customer.display_mobile = customer.mobile
+    customer.display_email = customer.email
+    customer.display_wechat_id = customer.wechat_id
+    customer.display_wecom_id = customer.wecom_id
+    customer.display_address = customer.address
+    customer.contact_is_masked = not visible
+
+
 def mask_contacts(user: User, customers: Iterable[Customer]) -> None:
-    """Set the display_ contact fields (mobile, email, WeChat, WeCom, street address) on each
-    customer: in full where the user may see them, masked otherwise."""
+    """`mask_for` each of customers read through another record (an order's, a member's)."""
     for customer in customers:
-        visible = may_see_contact(user, customer)
-        customer.display_mobile = customer.mobile if visible else mask_mobile(customer.mobile)
-        customer.display_email = (
-            customer.email if visible else mask_email(customer.email) if customer.email else ""
-        )
-        customer.display_wechat_id = (
-            customer.wechat_id if visible else mask_identifier(customer.wechat_id)
-        )
-        customer.display_wecom_id = (
-            customer.wecom_id if visible else mask_identifier(customer.wecom_id)
-        )
-        customer.display_address = customer.address if visible else mask_address(customer.address)
-        customer.contact_is_masked = not visible
+        mask_for(user, customer)
 
 
 def tags_with_counts(user: User) -> QuerySet[Tag]:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.accounts.permissions import may, require
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.customers.merging import merge_snapshots, run_merge_handlers
 from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, OwnershipChange, Tag
 from kehu.customers.queries import get_visible_customer, visible_customers
@@ -155,14 +155,13 @@ def create_customer(
     creates it anyway only past matches the actor could take charge of (see
     `raise_if_duplicate`), never past a customer someone else follows.
     """
-    if not actor.policy.can_edit_customers:
-        raise NotAllowed(_("Your role may not create customers."), code="not_allowed")
+    require(actor, "customer.create")
     fields = clean_customer_fields(raw_fields, partial=False)
     raise_if_member_number_taken(fields.get("member_number"), None)
     raise_if_duplicate(actor, fields, allow_duplicate=allow_duplicate)
     with transaction.atomic():
         customer = Customer(**fields)
-        if actor.policy.can_claim:
+        if may(actor, "customer.claim"):
             customer.owner = actor
             customer.owned_since = timezone.now()
         customer.save()

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
 from kehu.accounts.permissions import may, require
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, visible_customers
 from kehu.customers.validation import clean_choice, clean_text
@@ -112,8 +112,7 @@ def plan_follow_ups(
     for a pool customer or one whose owner has left), in one transaction. Customers the actor
     may not see are counted and skipped; so are those that already have an open call-back from
     this source."""
-    if not actor.policy.can_log_interactions:
-        raise NotAllowed(_("Your role may not plan call-backs."), code="not_allowed")
+    require(actor, "follow_up.use")
     wanted = sorted(set(customer_ids))
     check_plan(wanted, due_on, today or timezone.localdate(), source)
     with transaction.atomic():
@@ -211,8 +210,7 @@ def cancel_follow_up(actor: User, follow_up_id: int) -> FollowUp:
 
 
 def open_follow_up(actor: User, follow_up_id: int) -> FollowUp:
-    if not actor.policy.can_log_interactions:
-        raise NotAllowed(_("Your role may not close call-backs."), code="not_allowed")
+    require(actor, "follow_up.use")
     follow_up = get_visible_follow_up(actor, follow_up_id)
     follow_up = (
         FollowUp.objects.select_for_update(of=("self",))

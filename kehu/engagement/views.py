@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import User
-from kehu.accounts.permissions import require
+from kehu.accounts.permissions import may, require
 from kehu.accounts.roles import Scope
 from kehu.core.lists import list_context, paginate, read_list
 from kehu.engagement.forms import FollowUpDoneForm, FollowUpPlanForm, InteractionForm
@@ -81,7 +81,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, search_follow_ups(user, filters, today))
     hide = ("assignee",) if user.policy.scope == Scope.OWN else ()
     context = list_context(page, filters, hide=hide) | {
-        "can_export": user.policy.can_export,
+        "can_export": may(user, "data.export"),
         "follow_ups": list(page.object_list),
         "today": today,
         "done_form": FollowUpDoneForm(),

@@ -63,8 +63,8 @@ def churn(request: HttpRequest) -> HttpResponse:
     context = list_context(page, filters, options) | {
         "rows": rows,
         "follow_up_form": ChurnFollowUpForm(),
-        "can_plan": user.policy.can_log_interactions,
-        "can_export": user.policy.can_export,
+        "can_plan": may(user, "follow_up.use"),
+        "can_export": may(user, "data.export"),
         "has_predictions": bool(rows) or visible_predictions(user).exists(),
         "section": "churn",
     }
@@ -152,7 +152,7 @@ def clv(request: HttpRequest) -> HttpResponse:
         "chart_data": clv_chart_data(overview) if not overview.is_empty else {},
         "prediction_settings": PredictionSettings.current(),
         "can_see_diagnostics": may(user, "prediction.see_diagnostics"),
-        "can_change_settings": user.policy.can_manage_settings,
+        "can_change_settings": may(user, "settings.manage"),
         "section": "clv",
     }
     return render(request, "predictions/clv.html", context)
@@ -169,7 +169,7 @@ def clv_model(request: HttpRequest) -> HttpResponse:
         "diagnostics": diagnostics,
         "fit": diagnostics.fit,
         "holdout_data": holdout_chart_data(diagnostics.holdout),
-        "can_change_settings": user.policy.can_manage_settings,
+        "can_change_settings": may(user, "settings.manage"),
         "section": "clv",
     }
     return render(request, "predictions/clv_model.html", context)
@@ -181,8 +181,7 @@ def clv_model(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def prediction_settings(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if not user.policy.can_manage_settings:
-        raise PermissionDenied(_("Only administrators may change the settings."))
+    require(user, "settings.manage")
     form = PredictionSettingsForm(request.POST or None, instance=PredictionSettings.current())
     if request.method == "POST" and form.is_valid():
         outcome = call_service(

@@ -22,7 +22,6 @@ from kehu.accounts.models import User
 from kehu.accounts.permissions import may
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, UserRef
 from kehu.customers.api import CustomerOut, CustomerPage
-from kehu.customers.queries import mask_contacts
 from kehu.segments import services
 from kehu.segments.models import Segment, SegmentKind
 from kehu.segments.queries import (
@@ -258,7 +257,6 @@ def list_members(request: HttpRequest, segment_id: int, page: Query[PageParams])
     user = caller(request)
     members = segment_members(user, get_visible_segment(user, segment_id))
     items = list(members.prefetch_related("tags")[page.offset : page.offset + page.limit])
-    mask_contacts(user, items)
     return {"count": members.count(), "limit": page.limit, "offset": page.offset, "items": items}
 
 

@@ -21,7 +21,7 @@ from kehu.accounts.models import User
 from kehu.accounts.permissions import require
 from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
-from kehu.customers.queries import mask_contacts, visible_customers
+from kehu.customers.queries import visible_customers
 from kehu.segments.models import Segment, SegmentKind, SegmentMember, SegmentSnapshot
 from kehu.segments.queries import get_visible_segment
 from kehu.segments.rules import compile_rule, validate_rule
@@ -69,7 +69,6 @@ def preview_segment(
         .prefetch_related("tags")
         .order_by(F("metrics__monetary").desc(nulls_last=True), "pk")[: max(sample_size, 0)]
     )
-    mask_contacts(actor, sample)
     return SegmentPreview(count=customers.count(), sample=sample)
 
 

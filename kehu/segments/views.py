@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -16,10 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
-from kehu.accounts.permissions import require
+from kehu.accounts.permissions import may, require
 from kehu.accounts.roles import Scope
 from kehu.core.lists import list_context, paginate, read_list
-from kehu.customers.queries import mask_contacts
 from kehu.imports.views import export_response
 from kehu.segments.exporting import export_segment_rows
 from kehu.segments.forms import (
@@ -65,7 +64,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     context = {
         "overview": numbers,
         "chart_data": overview_chart_data(numbers),
-        "can_refresh": user.policy.can_manage_settings,
+        "can_refresh": may(user, "settings.manage"),
         "section": "segments",
     }
     return render(request, "segments/overview.html", context)
@@ -74,8 +73,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_POST
 def refresh_metrics(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if not user.policy.can_manage_settings:
-        raise PermissionDenied(_("Only administrators may refresh the scores now."))
+    require(user, "settings.manage")
     outcome = call_service(request, refresh_segmentation)
     if outcome.succeeded:
         messages.success(request, _("The scores were refreshed."))
@@ -280,7 +278,6 @@ def detail(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = get_visible_segment(user, segment_id)
     page = paginate(request, segment_members(user, segment))
     customers = list(page.object_list)
-    mask_contacts(user, customers)
     snapshots = whole_segment_snapshots(user, segment)
     context = {
         "segment": segment,
@@ -339,8 +336,7 @@ def export(request: HttpRequest, segment_id: int) -> StreamingHttpResponse:
 @require_http_methods(["GET", "POST"])
 def thresholds(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if not user.policy.can_manage_settings:
-        raise PermissionDenied(_("Only administrators may change the settings."))
+    require(user, "settings.manage")
     form = SegmentationSettingsForm(request.POST or None, instance=SegmentationSettings.current())
     if request.method == "POST" and form.is_valid():
         outcome = call_service(

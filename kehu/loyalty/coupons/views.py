@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
-from kehu.accounts.permissions import require
+from kehu.accounts.permissions import may, require
 from kehu.core.lists import list_context, paginate, read_list
 from kehu.imports.views import export_response
 from kehu.loyalty.coupons import queries
@@ -66,8 +66,8 @@ def template_list(request: HttpRequest) -> HttpResponse:
     rows = [(template, describe_value(template)) for template in page.object_list]
     context = list_context(page, filters) | {
         "rows": rows,
-        "can_export": user.policy.can_export,
-        "can_redeem": user.policy.can_serve_members,
+        "can_export": may(user, "data.export"),
+        "can_redeem": may(user, "member.serve"),
         "section": SECTION,
     }
     return render(request, "loyalty/coupons/templates.html", context)
@@ -273,7 +273,7 @@ def counter_check(request: HttpRequest, user: User, form: RedeemForm) -> dict[st
             "idempotency_key": f"counter:{secrets.token_urlsafe(16)}",
         }
     )
-    return {"check": check, "confirm_form": confirm, "can_void": user.policy.can_manage_loyalty}
+    return {"check": check, "confirm_form": confirm, "can_void": may(user, "loyalty.manage")}
 
 
 def confirm_redemption(request: HttpRequest, user: User) -> HttpResponse:
@@ -332,7 +332,7 @@ def customer_coupons(request: HttpRequest, customer_id: int) -> HttpResponse:
             (coupon, describe_value(coupon.template), status_label(coupon))
             for coupon in coupons[:MEMBER_PAGE_COUPONS]
         ],
-        "can_void": user.policy.can_manage_loyalty,
-        "can_redeem": user.policy.can_serve_members,
+        "can_void": may(user, "loyalty.manage"),
+        "can_redeem": may(user, "member.serve"),
     }
     return render(request, "loyalty/partials/member_coupons.html", context)

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from kehu.accounts.models import User
 from kehu.accounts.permissions import require
 from kehu.commerce.models import Order, OrderStatus, Product, Store
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.customers.queries import get_visible_customer
 from kehu.loyalty.models import (
     GroupDeal,
@@ -299,8 +299,7 @@ def cancel_group_deal(
     actor: User, deal_id: int, *, now: datetime.datetime | None = None
 ) -> GroupDeal:
     """Stop an open deal; nobody earns from it."""
-    if not actor.policy.can_manage_loyalty:
-        raise NotAllowed(_("Your role may not cancel group deals."), code="not_allowed")
+    require(actor, "loyalty.manage")
     get_visible_group_deal(actor, deal_id)
     with transaction.atomic():
         deal = GroupDeal.objects.select_for_update().get(pk=deal_id)

@@ -84,9 +84,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
     options = {"tier": options_of(tiers, label=lambda tier: tier.name)}
     context = list_context(page, filters, options) | {
         "members": members,
-        "can_export": user.policy.can_export,
-        "can_serve": user.policy.can_serve_members,
-        "can_manage": user.policy.can_manage_loyalty,
+        "can_export": may(user, "data.export"),
+        "can_serve": may(user, "member.serve"),
+        "can_manage": may(user, "loyalty.manage"),
         "section": "loyalty",
     }
     return render(request, "loyalty/members.html", context)
@@ -116,7 +116,7 @@ def member_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     if membership is None:
         context = {
             "customer": customer,
-            "can_enrol": user.policy.can_serve_members,
+            "can_enrol": may(user, "member.serve"),
             "enrol_stores": list(stores_of(user)),
             "enrol_store_code": home_store_code(user, customer),
         }
@@ -130,8 +130,8 @@ def member_context(
 ) -> dict[str, Any]:
     """Everything the member page shows, in a fixed number of queries."""
     page = paginate(request, statement(membership), STATEMENT_PAGE_SIZE)
-    can_adjust = user.policy.can_adjust_points
-    can_change_status = user.policy.can_change_memberships
+    can_adjust = may(user, "points.adjust")
+    can_change_status = may(user, "member.change_status")
     return {
         "customer": membership.customer,
         "membership": membership,
@@ -145,8 +145,8 @@ def member_context(
         "pending_approvals": pending_of(user, membership) if can_adjust else [],
         "pauses": membership.pauses.select_related("started_by", "ended_by")[:20],
         "status_moves": allowed_moves(membership.status) if can_change_status else (),
-        "can_serve": user.policy.can_serve_members,
-        "can_export": user.policy.can_export,
+        "can_serve": may(user, "member.serve"),
+        "can_export": may(user, "data.export"),
         "section": "loyalty",
     }
 

@@ -22,7 +22,7 @@ from kehu.accounts.permissions import require
 from kehu.commerce.models import PURCHASE_STATUSES, Order, Store
 from kehu.commerce.queries import acting_store
 from kehu.commerce.services import resolve_store
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.loyalty.approvals.limits import check_offset_without_order
 from kehu.loyalty.members.services import visible_membership
 from kehu.loyalty.models import (
@@ -275,8 +275,7 @@ def save_gift(
     description: str = "",
 ) -> RedemptionItem:
     """Add a gift to the catalogue, or change one (stock empty: unlimited)."""
-    if not actor.policy.can_manage_loyalty:
-        raise NotAllowed(_("Your role may not change the gift catalogue."), code="not_allowed")
+    require(actor, "loyalty.manage")
     problems = {}
     if not name.strip():
         problems["name"] = _("Give the gift a name.")

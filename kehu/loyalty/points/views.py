@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from kehu.accounts.permissions import require
+from kehu.accounts.permissions import may, require
 from kehu.core.lists import list_context, paginate, read_list
 from kehu.imports.views import export_response
 from kehu.loyalty.models import EarningRule
@@ -33,7 +33,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
             (rule, queries.scope_label(rule), queries.state_label(rule, today))
             for rule in page.object_list
         ],
-        "can_export": user.policy.can_export,
+        "can_export": may(user, "data.export"),
         "section": "loyalty",
     }
     return render(request, "loyalty/earning_rules.html", context)

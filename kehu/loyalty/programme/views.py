@@ -12,7 +12,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kehu.accounts.models import User
-from kehu.accounts.permissions import require
+from kehu.accounts.permissions import may, require
 from kehu.accounts.roles import Role
 from kehu.core.errors import NotAllowed
 from kehu.loyalty.approvals.limits import save_staff_limits
@@ -70,7 +70,7 @@ def programme(request: HttpRequest) -> HttpResponse:
         if call_service(request, save_staff_limits, user, limits).succeeded:
             messages.success(request, _("The staff limits were saved."))
             return redirect("loyalty:programme")
-    if not user.policy.can_manage_settings:
+    if not may(user, "settings.manage"):
         for form in (settings_form, *limit_forms.forms):
             for field in form.fields.values():
                 field.disabled = True
@@ -79,7 +79,7 @@ def programme(request: HttpRequest) -> HttpResponse:
         "tier_forms": tier_forms,
         "limit_rows": [(Role(form["role"].value()).label, form) for form in limit_forms.forms],
         "limit_forms": limit_forms,
-        "can_edit_rules": user.policy.can_manage_settings,
+        "can_edit_rules": may(user, "settings.manage"),
         "section": "loyalty",
     }
     return render(request, "loyalty/programme.html", context, status=400 if action else 200)

@@ -62,8 +62,7 @@ def current_user(request: HttpRequest) -> User:
 @require_GET
 def report(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    if not user.policy.can_manage_loyalty:
-        raise PermissionDenied(_("Only programme managers see the referral report."))
+    require(user, "loyalty.manage")
     numbers = referral_report(user)
     context = {"report": numbers, "chart_data": report_chart_data(numbers), "section": SECTION}
     return render(request, "loyalty/referrals/report.html", context)
@@ -172,7 +171,7 @@ def detail_context(user: User, deal: GroupDeal, join_form: JoinGroupDealForm) ->
         "join_form": join_form,
         "can_join": may(user, "group_deal.run") and is_joinable,
         "can_attach": may(user, "group_deal.run") and deal.status == GroupDealStatus.SUCCEEDED,
-        "can_cancel": user.policy.can_manage_loyalty and deal.status == GroupDealStatus.OPEN,
+        "can_cancel": may(user, "loyalty.manage") and deal.status == GroupDealStatus.OPEN,
         "deadline_passed": deal.deadline <= timezone.now(),
         "section": SECTION,
     }

@@ -20,6 +20,6 @@ def customer_membership(context: template.Context, customer: Any) -> dict[str, A
         "show": True,
         "customer": customer,
         "membership": membership_of(customer.pk),
-        "can_enrol": user.policy.can_serve_members,
+        "can_enrol": may(user, "member.serve"),
         "csrf_token": context.get("csrf_token"),
     }
