@@ -1,10 +1,14 @@
 """API for the caller's own account: who am I, my role and what my role may do."""
 
+from dataclasses import fields
+
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
+from pydantic import create_model
 
 from kehu.accounts.models import Team, User
-from kehu.accounts.roles import Role, Scope
+from kehu.accounts.permissions import allowed_actions
+from kehu.accounts.roles import Role, RolePolicy
 from kehu.core.api_schemas import ErrorSchema
 
 router = Router()
@@ -20,16 +24,12 @@ class TeamOut(Schema):
     name: str
 
 
-class PolicyOut(Schema):
-    scope: Scope
-    sees_contact_details: bool
-    can_edit_customers: bool
-    can_log_interactions: bool
-    can_claim: bool
-    can_transfer: bool
-    can_import: bool
-    can_export: bool
-    can_manage_settings: bool
+# Every field of RolePolicy, generated so the answer cannot drift from the table.
+PolicyOut: type[Schema] = create_model(  # type: ignore[call-overload]
+    "PolicyOut",
+    __base__=Schema,
+    **{field.name: (field.type, ...) for field in fields(RolePolicy)},
+)
 
 
 class MeOut(Schema):
@@ -39,7 +39,11 @@ class MeOut(Schema):
     role: Role
     role_label: str
     team: TeamOut | None
-    policy: PolicyOut
+    policy: PolicyOut  # type: ignore[valid-type]
+    actions: list[str] = Field(
+        description="The actions (kehu.accounts.permissions) the role permits in general; "
+        "a record may still refuse some (a salesperson edits only their own customers)."
+    )
 
 
 def team_out(team: Team | None) -> TeamOut | None:
@@ -62,5 +66,6 @@ def me(request: HttpRequest) -> MeOut:
         role=Role(user.role),
         role_label=str(user.get_role_display()),  # type: ignore[attr-defined]
         team=team_out(user.team),
-        policy=PolicyOut(**{field: getattr(policy, field) for field in PolicyOut.model_fields}),
+        policy=PolicyOut(**{field.name: getattr(policy, field.name) for field in fields(policy)}),
+        actions=allowed_actions(user),
     )

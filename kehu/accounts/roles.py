@@ -21,18 +21,21 @@ class Scope(models.TextChoices):
     OWN = "own", _("Own customers and the pool")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RolePolicy:
+    """What a role may do, flag by flag; every field is named where a policy is built, and
+    `/api/me` returns them all (kehu.accounts.api builds its schema from these fields)."""
+
     scope: Scope
-    sees_contact_details: bool
-    can_edit_customers: bool
-    can_log_interactions: bool
-    can_claim: bool
-    can_transfer: bool
-    can_import: bool
-    can_export: bool
-    can_manage_settings: bool
-    can_manage_segments: bool
+    sees_contact_details: bool = False
+    can_edit_customers: bool = False
+    can_log_interactions: bool = False
+    can_claim: bool = False
+    can_transfer: bool = False
+    can_import: bool = False
+    can_export: bool = False
+    can_manage_settings: bool = False
+    can_manage_segments: bool = False
     # Loyalty: serve members at the counter (enrol, earn, redeem points and coupons); run the
     # programme (tiers, gifts, coupon templates and issuing); adjust a member's points by hand;
     # freeze, cancel and reactivate memberships.
@@ -42,37 +45,67 @@ class RolePolicy:
     can_change_memberships: bool = False
 
 
-# Positional flags in field order: scope, sees contact details, edits customers, logs
-# interactions, claims, transfers, imports, exports, manages settings, manages segments.
-# fmt: off
+# A flag left out is False.
 ROLE_POLICIES: dict[str, RolePolicy] = {
     Role.ADMIN: RolePolicy(
-        Scope.ALL, True, True, True, False, True, True, True, True, True,
-        can_serve_members=True, can_manage_loyalty=True, can_adjust_points=True,
+        scope=Scope.ALL,
+        sees_contact_details=True,
+        can_edit_customers=True,
+        can_log_interactions=True,
+        can_transfer=True,
+        can_import=True,
+        can_export=True,
+        can_manage_settings=True,
+        can_manage_segments=True,
+        can_serve_members=True,
+        can_manage_loyalty=True,
+        can_adjust_points=True,
         can_change_memberships=True,
     ),
     Role.MANAGER: RolePolicy(
-        Scope.TEAM, True, True, True, True, True, True, True, False, True,
-        can_serve_members=True, can_manage_loyalty=True, can_adjust_points=True,
+        scope=Scope.TEAM,
+        sees_contact_details=True,
+        can_edit_customers=True,
+        can_log_interactions=True,
+        can_claim=True,
+        can_transfer=True,
+        can_import=True,
+        can_export=True,
+        can_manage_segments=True,
+        can_serve_members=True,
+        can_manage_loyalty=True,
+        can_adjust_points=True,
         can_change_memberships=True,
     ),
     Role.SALES: RolePolicy(
-        Scope.OWN, True, True, True, True, False, True, True, False, True,
+        scope=Scope.OWN,
+        sees_contact_details=True,
+        can_edit_customers=True,
+        can_log_interactions=True,
+        can_claim=True,
+        can_import=True,
+        can_export=True,
+        can_manage_segments=True,
         can_serve_members=True,
     ),
     Role.SERVICE: RolePolicy(
-        Scope.ALL, True, False, True, False, False, False, False, False, False,
+        scope=Scope.ALL,
+        sees_contact_details=True,
+        can_log_interactions=True,
         can_serve_members=True,
     ),
     Role.MARKETING: RolePolicy(
-        Scope.ALL, False, False, False, False, False, False, True, False, True,
+        scope=Scope.ALL,
+        can_export=True,
+        can_manage_segments=True,
         can_manage_loyalty=True,
     ),
     Role.ANALYST: RolePolicy(
-        Scope.ALL, False, False, False, False, False, False, True, False, True
+        scope=Scope.ALL,
+        can_export=True,
+        can_manage_segments=True,
     ),
 }
-# fmt: on
 
 
 def policy_for(role: str) -> RolePolicy:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.commerce.models import Order, OrderStatus, Store
 from kehu.core import lists
 from kehu.core.errors import NotAllowed, RuleViolation
@@ -74,18 +75,15 @@ def stores_of(user: User) -> QuerySet[Store]:
 
 
 def works_at(user: User, store: Store) -> bool:
+    """The record rule of `store.serve` (registered by the app's ready()): its staff, or an
+    administrator anywhere."""
     return user.is_administrator or store.staff.filter(pk=user.pk).exists()
 
 
 def require_works_at(user: User, store: Store) -> None:
-    """Refuse (403 `not_your_store`) a user acting at a store whose staff they are not on."""
-    if not works_at(user, store):
-        raise NotAllowed(
-            _("You do not work at %(store)s: only its staff may serve customers there.")
-            % {"store": store.name},
-            code="not_your_store",
-            details={"field": "store"},
-        )
+    """`require(user, "store.serve", store)` (403 `not_your_store`), kept for
+    kehu.commerce.services until it calls require() itself."""
+    require(user, "store.serve", store)
 
 
 def store_by_code(code: str) -> Store:
@@ -110,7 +108,7 @@ def acting_store(user: User, store_code: str, *, order_store: Store | None = Non
     store = store_by_code(store_code) if store_code else None
     for place in (store, order_store):
         if place is not None:
-            require_works_at(user, place)
+            require(user, "store.serve", place)
     chosen = store or order_store
     if chosen is not None or user.is_administrator:
         return chosen

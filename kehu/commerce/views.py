@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.commerce.models import SalesChannel
 from kehu.commerce.queries import OrderFilters, search_orders, visible_orders
 from kehu.core.lists import list_context, paginate, read_list
@@ -23,7 +24,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         page,
         filters,
         options,
-        can_export=user.policy.can_export,
+        can_export=may(user, "data.export"),
         orders=page.object_list,
         export_query=urlencode(filters.export_params()),
         section="orders",

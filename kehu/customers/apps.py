@@ -7,6 +7,12 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from kehu.accounts.permissions import register_rule
+        from kehu.customers.queries import logs_with, within_scope
+
+        register_rule("customer.edit", within_scope)
+        register_rule("customer.see_contact", within_scope)
+        register_rule("customer.log_interaction", logs_with)
         from kehu.customers.merging import register_merge_handler
         from kehu.customers.services import move_customer_records
 

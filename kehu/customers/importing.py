@@ -17,12 +17,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.commerce.models import Store
 from kehu.core.errors import DomainError
 from kehu.core.rows import ImportField, Result, RowError, RowOutcome, SourceRow
 from kehu.customers.models import Customer
 from kehu.customers.pool import transfer_customer
-from kehu.customers.queries import may_edit, staff_assignable_by, visible_customers
+from kehu.customers.queries import staff_assignable_by, visible_customers
 from kehu.customers.services import create_customer, find_duplicates, tag_customer, update_customer
 from kehu.customers.validation import clean_customer_fields
 
@@ -89,7 +90,7 @@ class CustomerRowHandler:
         return []
 
     def handle_row(self, row: SourceRow) -> RowOutcome:
-        if not self.actor.policy.can_edit_customers:
+        if not may(self.actor, "customer.create"):
             return RowOutcome.failed(
                 row, [row.error("name", _("Your role may not edit customers."))]
             )
@@ -137,7 +138,7 @@ class CustomerRowHandler:
     def parse_owner(self, row: SourceRow, username: str, errors: list[RowError]) -> User | None:
         if not username:
             return None
-        if not self.actor.policy.can_transfer:
+        if not may(self.actor, "customer.transfer"):
             errors.append(row.error("owner", _("Your role may not assign owners.")))
             return None
         owner = staff_assignable_by(self.actor).filter(username=username).first()
@@ -227,7 +228,7 @@ class CustomerRowHandler:
 
     def may_change(self, customer: Customer) -> bool:
         visible = visible_customers(self.actor).filter(pk=customer.pk).exists()
-        return visible and may_edit(self.actor, customer)
+        return visible and may(self.actor, "customer.edit", customer)
 
     def assign_owner(self, customer: Customer, owner: User | None) -> None:
         if owner is not None and customer.owner_id != owner.pk:

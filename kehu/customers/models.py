@@ -1,8 +1,48 @@
 """The customer archive (客户档案): identity, contact, profile, tags, custom attributes, merges."""
 
+from collections.abc import Callable, Iterator
+from typing import Any, Self
+
 from django.conf import settings
 from django.db import models
+from django.db.models.query import ModelIterable
 from django.utils.translation import gettext_lazy as _
+
+# The contact fields masked for a user who may not see them (kehu.customers.queries.mask_for).
+CONTACT_FIELDS = ("mobile", "email", "wechat_id", "wecom_id", "address")
+
+
+class MaskedCustomerWrite(RuntimeError):
+    """Saving a customer read masked would write the masks over the real contact details."""
+
+
+class MaskingIterable(ModelIterable):  # type: ignore[type-arg]
+    """Rows as the queryset's viewer may see them: each customer masked as it is read."""
+
+    def __iter__(self) -> Iterator[Any]:
+        queryset: CustomerQuerySet = self.queryset  # type: ignore[assignment]
+        for customer in super().__iter__():
+            queryset.masker(queryset.viewer, customer)  # type: ignore[misc]
+            yield customer
+
+
+class CustomerQuerySet(models.QuerySet["Customer"]):
+    """Customers; `seen_by(user, mask)` makes every row read come out masked for `user` (what
+    kehu.customers.queries.visible_customers returns), so no page can forget to mask."""
+
+    viewer: Any = None
+    masker: Callable[[Any, "Customer"], None] | None = None
+
+    def seen_by(self, user: Any, mask: Callable[[Any, "Customer"], None]) -> Self:
+        clone = self._chain()  # type: ignore[attr-defined]
+        clone.viewer, clone.masker = user, mask
+        clone._iterable_class = MaskingIterable
+        return clone  # type: ignore[no-any-return]
+
+    def _clone(self) -> Self:
+        clone = super()._clone()  # type: ignore[misc]
+        clone.viewer, clone.masker = self.viewer, self.masker
+        return clone  # type: ignore[no-any-return]
 
 
 class Gender(models.TextChoices):
@@ -150,7 +190,10 @@ class Customer(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    # Set by queries.mask_contacts for the user looking: the contact details they may see.
+    objects = CustomerQuerySet.as_manager()
+
+    # Set by queries.mask_for for the user looking: the contact details they may see (on a
+    # masked row the contact fields themselves hold the masks too).
     display_mobile: str
     display_email: str
     display_wechat_id: str
@@ -169,6 +212,18 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse to write a row read masked over the real contact details (saving only other
+        fields, `update_fields` without them, is fine)."""
+        if getattr(self, "contact_is_masked", False):
+            fields = kwargs.get("update_fields")
+            if fields is None or set(fields) & set(CONTACT_FIELDS):
+                raise MaskedCustomerWrite(
+                    f"Customer {self.pk} was read with its contact details masked; saving it "
+                    "would overwrite them. Read it unmasked or save only other fields."
+                )
+        super().save(*args, **kwargs)
 
     @property
     def is_in_pool(self) -> bool:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import PoolPolicy, User
+from kehu.accounts.permissions import may, require
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.models import Customer, OwnershipAction, OwnershipChange
 from kehu.customers.queries import get_visible_customer, staff_assignable_by
@@ -34,8 +35,7 @@ def record_change(
 
 def claim_customer(actor: User, customer_id: int) -> Customer:
     """Take a customer from the pool, within the per-person claim limit."""
-    if not actor.policy.can_claim:
-        raise NotAllowed(_("Your role may not claim customers."), code="not_allowed")
+    require(actor, "customer.claim")
     with transaction.atomic():
         customer = get_visible_customer(actor, customer_id)
         if customer.owner_id is not None:
@@ -70,7 +70,7 @@ def release_customer(actor: User, customer_id: int, reason: str) -> Customer:
             )
         if customer.owner_id is None:
             raise RuleViolation(_("This customer is already in the pool."), code="already_in_pool")
-        if customer.owner_id != actor.pk and not actor.policy.can_transfer:
+        if customer.owner_id != actor.pk and not may(actor, "customer.transfer"):
             raise NotAllowed(_("Only the owner or a manager may release."), code="not_allowed")
         previous_owner = customer.owner
         customer.owner = None
@@ -84,8 +84,7 @@ def transfer_customer(
     actor: User, customer_id: int, new_owner_id: int, reason: str = ""
 ) -> Customer:
     """Give a customer to another salesperson (managers within their team, admins anyone)."""
-    if not actor.policy.can_transfer:
-        raise NotAllowed(_("Your role may not transfer customers."), code="not_allowed")
+    require(actor, "customer.transfer")
     new_owner = staff_assignable_by(actor).filter(pk=new_owner_id).first()
     if new_owner is None:
         raise RuleViolation(

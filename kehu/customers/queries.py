@@ -15,6 +15,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.accounts.roles import Role, Scope
 from kehu.core import lists
 from kehu.core.lists import ListFilters
@@ -34,8 +35,11 @@ SORTABLE_FIELDS = {
 
 
 def visible_customers(user: User) -> QuerySet[Customer]:
-    """Every customer the user may see: all; the team's and the pool; or their own and the pool."""
-    customers = Customer.objects.all()
+    """Every customer the user may see: all; the team's and the pool; or their own and the pool.
+
+    Each row read comes out masked for the user (`mask_for`): on a page, in the API or an
+    export, nothing more is needed; such a masked row refuses to be saved over its contacts."""
+    customers = Customer.objects.seen_by(user, mask_for)
     if not user.is_authenticated or not user.is_active:
         return customers.none()
     scope = user.policy.scope
@@ -121,21 +125,19 @@ def search_customers(user: User, filters: CustomerFilters) -> QuerySet[Customer]
     return customers.select_related("owner", "home_store").prefetch_related("tags")
 
 
-def allowed_on(user: User, customer: Customer, role_allows: bool) -> bool:
-    """What the role allows, limited to their own customers for salespeople."""
-    if not role_allows:
-        return False
-    if user.policy.scope == Scope.OWN:
-        return customer.owner_id == user.pk
-    return True
+def within_scope(user: User, customer: Customer) -> bool:
+    """The record rule of `customer.edit` and `customer.see_contact` (registered by the app's
+    ready()): salespeople act on their own customers only, the others on every one they see."""
+    return user.policy.scope != Scope.OWN or customer.owner_id == user.pk
 
 
-def may_see_contact(user: User, customer: Customer) -> bool:
-    return allowed_on(user, customer, user.policy.sees_contact_details)
+def logs_with(user: User, customer: Customer) -> bool:
+    """The record rule of `customer.log_interaction`: salespeople log on their own customers."""
+    return user.role != Role.SALES or customer.owner_id == user.pk
 
 
 def contact_visible_q(user: User, prefix: str = "") -> Q:
-    """The rows whose contact details the user sees in full: `may_see_contact` as a condition.
+    """The rows whose contact details the user sees in full: `customer.see_contact` as a condition.
 
     `prefix` reaches the customer from another model (`"customer__"` from a membership).
     """
@@ -195,16 +197,9 @@ def normalised_mobile_term(term: str) -> str:
 
 
 def may_edit(user: User, customer: Customer) -> bool:
-    return allowed_on(user, customer, user.policy.can_edit_customers)
-
-
-def may_log_interaction(user: User, customer: Customer) -> bool:
-    policy = user.policy
-    if not policy.can_log_interactions:
-        return False
-    if user.role == Role.SALES:
-        return customer.owner_id == user.pk
-    return True
+    """`may(user, "customer.edit", customer)`, kept for kehu.commerce.services until it calls
+    may() itself."""
+    return may(user, "customer.edit", customer)
 
 
 def mask_mobile(mobile: str) -> str:
@@ -229,23 +224,33 @@ def mask_address(address: str) -> str:
     return "***" if address else ""
 
 
+def mask_for(user: User, customer: Customer) -> None:
+    """Mask one customer for `user` where they may not see its contact details: the contact
+    fields hold the masks (mobile, email, WeChat, WeCom, street address) and the display_
+    fields the same; on a row they see, the display_ fields are the values. The one
+    implementation of masking: `visible_customers` applies it to every row it returns, and
+    `mask_contacts` to customers reached through another record (an order, a membership)."""
+    if getattr(customer, "contact_is_masked", False):
+        return  # already masked: the real values are gone from this instance
+    visible = may(user, "customer.see_contact", customer)
+    if not visible:
+        customer.mobile = mask_mobile(customer.mobile)
+        customer.email = mask_email(customer.email) if customer.email else ""
+        customer.wechat_id = mask_identifier(customer.wechat_id)
+        customer.wecom_id = mask_identifier(customer.wecom_id)
+        customer.address = mask_address(customer.address)
+    customer.display_mobile = customer.mobile
+    customer.display_email = customer.email
+    customer.display_wechat_id = customer.wechat_id
+    customer.display_wecom_id = customer.wecom_id
+    customer.display_address = customer.address
+    customer.contact_is_masked = not visible
+
+
 def mask_contacts(user: User, customers: Iterable[Customer]) -> None:
-    """Set the display_ contact fields (mobile, email, WeChat, WeCom, street address) on each
-    customer: in full where the user may see them, masked otherwise."""
+    """`mask_for` each of customers read through another record (an order's, a member's)."""
     for customer in customers:
-        visible = may_see_contact(user, customer)
-        customer.display_mobile = customer.mobile if visible else mask_mobile(customer.mobile)
-        customer.display_email = (
-            customer.email if visible else mask_email(customer.email) if customer.email else ""
-        )
-        customer.display_wechat_id = (
-            customer.wechat_id if visible else mask_identifier(customer.wechat_id)
-        )
-        customer.display_wecom_id = (
-            customer.wecom_id if visible else mask_identifier(customer.wecom_id)
-        )
-        customer.display_address = customer.address if visible else mask_address(customer.address)
-        customer.contact_is_masked = not visible
+        mask_for(user, customer)
 
 
 def tags_with_counts(user: User) -> QuerySet[Tag]:

@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.accounts.permissions import may, require
+from kehu.core.errors import RuleViolation
 from kehu.customers.merging import merge_snapshots, run_merge_handlers
 from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, OwnershipChange, Tag
-from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
+from kehu.customers.queries import get_visible_customer, visible_customers
 from kehu.customers.validation import clean_customer_fields, clean_one_line
 
 
@@ -109,7 +110,7 @@ def followers_elsewhere(actor: User, match_ids: list[int], visible_ids: set[int]
     names = set()
     for customer in Customer.objects.filter(pk__in=match_ids).select_related("owner"):
         owner = customer.owner
-        if owner is None or (customer.pk in visible_ids and may_edit(actor, customer)):
+        if owner is None or (customer.pk in visible_ids and may(actor, "customer.edit", customer)):
             continue
         names.add(owner.display_name or owner.username)
     return sorted(names)
@@ -154,14 +155,13 @@ def create_customer(
     creates it anyway only past matches the actor could take charge of (see
     `raise_if_duplicate`), never past a customer someone else follows.
     """
-    if not actor.policy.can_edit_customers:
-        raise NotAllowed(_("Your role may not create customers."), code="not_allowed")
+    require(actor, "customer.create")
     fields = clean_customer_fields(raw_fields, partial=False)
     raise_if_member_number_taken(fields.get("member_number"), None)
     raise_if_duplicate(actor, fields, allow_duplicate=allow_duplicate)
     with transaction.atomic():
         customer = Customer(**fields)
-        if actor.policy.can_claim:
+        if may(actor, "customer.claim"):
             customer.owner = actor
             customer.owned_since = timezone.now()
         customer.save()
@@ -175,8 +175,7 @@ def create_customer(
 
 def update_customer(actor: User, customer_id: int, raw_fields: Mapping[str, Any]) -> Customer:
     customer = get_visible_customer(actor, customer_id)
-    if not may_edit(actor, customer):
-        raise NotAllowed(_("You may not edit this customer."), code="not_allowed")
+    require(actor, "customer.edit", customer)
     fields = clean_customer_fields(raw_fields, partial=True)
     raise_if_member_number_taken(fields.get("member_number"), customer.pk)
     identity_changes = {
@@ -203,8 +202,7 @@ def set_tags(customer: Customer, tag_names: Iterable[str]) -> None:
 
 def tag_customer(actor: User, customer_id: int, tag_names: Iterable[str]) -> Customer:
     customer = get_visible_customer(actor, customer_id)
-    if not may_edit(actor, customer):
-        raise NotAllowed(_("You may not edit this customer."), code="not_allowed")
+    require(actor, "customer.edit", customer)
     set_tags(customer, tag_names)
     return customer
 
@@ -224,8 +222,8 @@ def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
         raise RuleViolation(_("A customer cannot be merged into itself."), code="merge_self")
     kept = get_visible_customer(actor, kept_id)
     merged = get_visible_customer(actor, merged_id)
-    if not (may_edit(actor, kept) and may_edit(actor, merged)):
-        raise NotAllowed(_("You may not edit both customers."), code="not_allowed")
+    require(actor, "customer.edit", kept)
+    require(actor, "customer.edit", merged)
     with transaction.atomic():
         snapshot = {**snapshot_of(merged), **merge_snapshots(merged)}
         moved = run_merge_handlers(kept, merged, actor)

@@ -7,7 +7,6 @@ from functools import partial
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import PoolPolicy, User
+from kehu.accounts.permissions import may, require
 from kehu.accounts.roles import Scope
 from kehu.commerce.models import Store
 from kehu.core.lists import list_context, options_of, paginate, read_list
@@ -41,9 +41,6 @@ from kehu.customers.pool import claim_customer, release_customer, transfer_custo
 from kehu.customers.queries import (
     CustomerFilters,
     get_visible_customer,
-    mask_contacts,
-    may_edit,
-    may_log_interaction,
     owned_count,
     search_customers,
     staff_assignable_by,
@@ -72,7 +69,6 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     filters = read_list(request, CustomerFilters)
     page = paginate(request, search_customers(user, filters))
     customers = list(page.object_list)
-    mask_contacts(user, customers)
     options = {"owner": options_of(owner_choices(user)), **pool_filter_options()}
     context = list_context(page, filters, options, customers=customers, section="customers")
     return render(request, "customers/list.html", context)
@@ -89,7 +85,6 @@ def pool_filter_options() -> dict[str, list[tuple[str, Any]]]:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     customer = get_visible_customer(user, pk, related=panel_relations())
-    mask_contacts(user, [customer])
     context = detail_context(user, customer)
     panels, panel_context = customer_panels(request, customer, [*context, "panels"])
     return render(request, "customers/detail.html", {**context, **panel_context, "panels": panels})
@@ -105,7 +100,7 @@ def detail_context(user: User, customer: Customer) -> dict[str, Any]:
         refunded=Sum("refunded_amount"),
         last=Max("ordered_at"),
     )
-    can_transfer = user.policy.can_transfer
+    can_transfer = may(user, "customer.transfer")
     return {
         "customer": customer,
         "has_orders": totals["count"] > 0,
@@ -116,9 +111,9 @@ def detail_context(user: User, customer: Customer) -> dict[str, Any]:
         )[:20],
         "orders": orders.order_by("-ordered_at")[:20],
         "totals": totals,
-        "can_edit": may_edit(user, customer),
-        "can_log": may_log_interaction(user, customer),
-        "can_claim": customer.is_in_pool and user.policy.can_claim,
+        "can_edit": may(user, "customer.edit", customer),
+        "can_log": may(user, "customer.log_interaction", customer),
+        "can_claim": customer.is_in_pool and may(user, "customer.claim"),
         "can_release": not customer.is_in_pool and (customer.owner_id == user.pk or can_transfer),
         "can_transfer": can_transfer,
         "tags_form": TagsForm(initial={"tags": ", ".join(tag.name for tag in customer.tags.all())}),
@@ -167,8 +162,7 @@ def duplicate_warning(error: Exception | None) -> dict[str, Any] | None:
 
 def customer_create(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if not user.policy.can_edit_customers:
-        raise PermissionDenied(_("Your role may not create customers."))
+    require(user, "customer.create")
     attributes = list(CustomAttribute.objects.all())
     form = NewCustomerForm(request.POST or None, attributes=attributes)
     if request.method != "POST" or not form.is_valid():
@@ -201,8 +195,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     customer = get_visible_customer(user, pk)
-    if not may_edit(user, customer):
-        raise PermissionDenied(_("You may not edit this customer."))
+    require(user, "customer.edit", customer)
     attributes = list(CustomAttribute.objects.all())
     form = CustomerForm(
         request.POST or None, initial=CustomerForm.initial_from(customer), attributes=attributes
@@ -231,7 +224,6 @@ def pool(request: HttpRequest) -> HttpResponse:
     filters = replace(asked, in_pool=True)
     page = paginate(request, search_customers(user, filters))
     customers = list(page.object_list)
-    mask_contacts(user, customers)
     context = list_context(
         page,
         filters,
@@ -246,7 +238,7 @@ def pool(request: HttpRequest) -> HttpResponse:
 
 
 def claim_quota(user: User) -> dict[str, Any]:
-    if not user.policy.can_claim:
+    if not may(user, "customer.claim"):
         return {"can_claim": False}
     limit = PoolPolicy.current().claim_limit
     return {
@@ -261,8 +253,7 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     outcome = call_service(request, claim_customer, user, pk)
     if request.htmx:  # type: ignore[attr-defined]
-        customer = outcome.value or get_visible_customer(user, pk)
-        mask_contacts(user, [customer])
+        customer = get_visible_customer(user, pk)  # as the user sees it now, claimed or not
         # The refusal is shown in the row itself, so it must not linger for the next page.
         row_errors = [str(message) for message in messages.get_messages(request)]
         context = {
@@ -290,8 +281,7 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def transfer(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if not user.policy.can_transfer:
-        raise PermissionDenied(_("Your role may not transfer customers."))
+    require(user, "customer.transfer")
     form = TransferForm(request.POST, staff=staff_assignable_by(user))
     if not form.is_valid():
         messages.error(request, _("Choose the new owner from the list."))
@@ -334,7 +324,7 @@ def duplicates(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "customer": customer,
         "matches": [match for match in matches if match.customer_id in visible_ids],
-        "can_edit": may_edit(user, customer),
+        "can_edit": may(user, "customer.edit", customer),
     }
     return render(request, "customers/partials/duplicates.html", context)
 

@@ -7,9 +7,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.customers.models import Customer
 from kehu.customers.panels import register_customer_panel
-from kehu.customers.queries import may_log_interaction
 from kehu.engagement.forms import FollowUpPlanForm, InteractionForm
 from kehu.engagement.models import Interaction
 from kehu.engagement.queries import open_follow_ups_of
@@ -17,7 +17,7 @@ from kehu.engagement.queries import open_follow_ups_of
 
 def follow_ups_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
-    can_log = may_log_interaction(user, customer)
+    can_log = may(user, "customer.log_interaction", customer)
     return {
         "open_follow_ups": open_follow_ups_of(customer, timezone.localdate()),
         "follow_up_form": FollowUpPlanForm() if can_log else None,

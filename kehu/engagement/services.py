@@ -11,9 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.accounts.permissions import may, require
+from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
-from kehu.customers.queries import get_visible_customer, may_log_interaction, visible_customers
+from kehu.customers.queries import get_visible_customer, visible_customers
 from kehu.customers.validation import clean_choice, clean_text
 from kehu.engagement.models import (
     Direction,
@@ -42,10 +43,7 @@ def log_interaction(
 ) -> Interaction:
     """Record a contact on the customer's timeline; an outbound one counts as a follow-up."""
     customer = get_visible_customer(actor, customer_id)
-    if not may_log_interaction(actor, customer):
-        raise NotAllowed(
-            _("Claim this customer before logging contacts with them."), code="not_allowed"
-        )
+    require(actor, "customer.log_interaction", customer)
     fields = clean_interaction_fields(channel, direction, summary, occurred_at)
     with transaction.atomic():
         interaction = Interaction.objects.create(customer=customer, staff=actor, **fields)
@@ -114,8 +112,7 @@ def plan_follow_ups(
     for a pool customer or one whose owner has left), in one transaction. Customers the actor
     may not see are counted and skipped; so are those that already have an open call-back from
     this source."""
-    if not actor.policy.can_log_interactions:
-        raise NotAllowed(_("Your role may not plan call-backs."), code="not_allowed")
+    require(actor, "follow_up.use")
     wanted = sorted(set(customer_ids))
     check_plan(wanted, due_on, today or timezone.localdate(), source)
     with transaction.atomic():
@@ -197,7 +194,7 @@ def complete_follow_up(
     with transaction.atomic():
         follow_up = open_follow_up(actor, follow_up_id)
         if note.strip():
-            if not may_log_interaction(actor, follow_up.customer):
+            if not may(actor, "customer.log_interaction", follow_up.customer):
                 raise RuleViolation(
                     _("Claim this customer before logging contacts with them."),
                     code="not_allowed",
@@ -213,8 +210,7 @@ def cancel_follow_up(actor: User, follow_up_id: int) -> FollowUp:
 
 
 def open_follow_up(actor: User, follow_up_id: int) -> FollowUp:
-    if not actor.policy.can_log_interactions:
-        raise NotAllowed(_("Your role may not close call-backs."), code="not_allowed")
+    require(actor, "follow_up.use")
     follow_up = get_visible_follow_up(actor, follow_up_id)
     follow_up = (
         FollowUp.objects.select_for_update(of=("self",))

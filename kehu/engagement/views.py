@@ -3,7 +3,6 @@ call-back tasks (回访): the list, planning one by hand, marking one done or ca
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,8 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may, require
 from kehu.accounts.roles import Scope
-from kehu.core.exports import export_response, require_export_rights
+from kehu.core.exports import export_response
 from kehu.core.lists import list_context, paginate, read_list
 from kehu.core.outcomes import call_service, redirect_back
 from kehu.engagement.forms import FollowUpDoneForm, FollowUpPlanForm, InteractionForm
@@ -72,21 +72,16 @@ def show_form_errors(request: HttpRequest, form: forms.BaseForm) -> None:
 # --- call-backs (回访) ------------------------------------------------------------------------
 
 
-def require_follow_up_rights(user: User) -> None:
-    if not user.policy.can_log_interactions:
-        raise PermissionDenied(_("Your role does not make call-backs."))
-
-
 @require_GET
 def follow_up_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_follow_up_rights(user)
+    require(user, "follow_up.use")
     today = timezone.localdate()
     filters = read_list(request, FollowUpFilters)
     page = paginate(request, search_follow_ups(user, filters, today))
     hide = ("assignee",) if user.policy.scope == Scope.OWN else ()
     context = list_context(page, filters, hide=hide) | {
-        "can_export": user.policy.can_export,
+        "can_export": may(user, "data.export"),
         "follow_ups": list(page.object_list),
         "today": today,
         "done_form": FollowUpDoneForm(),
@@ -98,8 +93,8 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def follow_up_export(request: HttpRequest) -> StreamingHttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_follow_up_rights(user)
-    require_export_rights(request)
+    require(user, "follow_up.use")
+    require(request.user, "data.export")  # type: ignore[arg-type]
     filters = FollowUpFilters.from_params(request.GET)
     rows = follow_up_export_rows(user, filters, timezone.localdate())
     return export_response(request, "call-backs", follow_up_export_headers, rows)

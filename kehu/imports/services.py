@@ -22,10 +22,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.accounts.roles import Role
 from kehu.commerce.importing import ORDER_FIELDS, OrderRowHandler
 from kehu.commerce.models import SalesChannel
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.core.rows import ImportField, Result, RowError, RowHandler, RowOutcome, SourceRow
 from kehu.core.tabular import LimitExceeded, Table, TabularError, open_table
 from kehu.customers.importing import CUSTOMER_FIELDS, CustomerRowHandler
@@ -82,8 +83,7 @@ def start_import(
     actor: User, kind: str, uploaded_file: Any, file_name: str | None = None
 ) -> ImportJob:
     """Store an uploaded file and read its columns; a broken file is refused with the reason."""
-    if not actor.policy.can_import:
-        raise NotAllowed(_("Your role may not import data."), code="not_allowed")
+    require(actor, "data.import")
     fields = import_fields(kind)
     original_name = (file_name or getattr(uploaded_file, "name", "") or "upload").strip()
     original_name = Path(original_name).name[:255]
@@ -244,8 +244,7 @@ def preview_import(
 
 
 def editable_job(actor: User, job_id: int) -> ImportJob:
-    if not actor.policy.can_import:
-        raise NotAllowed(_("Your role may not import data."), code="not_allowed")
+    require(actor, "data.import")
     job = get_import_job(actor, job_id)
     if job.status == ImportStatus.IMPORTED:
         raise RuleViolation(

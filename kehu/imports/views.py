@@ -9,10 +9,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from kehu.accounts.permissions import require
 from kehu.commerce.exporting import OrderExportFilters, order_export_headers, order_export_rows
 from kehu.commerce.models import SalesChannel
 from kehu.core.errors import DomainError, NotAllowed
-from kehu.core.exports import CSV_TYPE, export_response, require_export_rights
+from kehu.core.exports import CSV_TYPE, export_response
 from kehu.customers.exporting import customer_export_headers, customer_export_rows
 from kehu.customers.queries import CustomerFilters
 from kehu.imports.jobs import job_with_state, request_import, request_preview
@@ -24,14 +25,9 @@ from kehu.imports.services import (
 )
 
 
-def require_import_rights(request: HttpRequest) -> None:
-    if not request.user.policy.can_import:  # type: ignore[union-attr]
-        raise PermissionDenied(_("Your role may not import data."))
-
-
 @require_http_methods(["GET", "POST"])
 def start(request: HttpRequest) -> HttpResponse:
-    require_import_rights(request)
+    require(request.user, "data.import")  # type: ignore[arg-type]
     errors: list[str] = []
     kind = request.POST.get("kind", request.GET.get("kind", ImportKind.CUSTOMERS))
     if request.method == "POST":
@@ -53,7 +49,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def mapping(request: HttpRequest, job_id: int) -> HttpResponse:
-    require_import_rights(request)
+    require(request.user, "data.import")  # type: ignore[arg-type]
     job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
     if job.status == ImportStatus.IMPORTED or job.is_working:
         return redirect("imports:result", job_id=job.pk)
@@ -109,7 +105,7 @@ def sample_table(headers: list[str], samples: list[dict[str, Any]]) -> list[list
 
 @require_http_methods(["GET", "POST"])
 def preview(request: HttpRequest, job_id: int) -> HttpResponse:
-    require_import_rights(request)
+    require(request.user, "data.import")  # type: ignore[arg-type]
     job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
     if job.status == ImportStatus.UPLOADED:
         return redirect("imports:mapping", job_id=job.pk)
@@ -142,7 +138,7 @@ def preview(request: HttpRequest, job_id: int) -> HttpResponse:
 
 def result(request: HttpRequest, job_id: int) -> HttpResponse:
     """The job's page: its progress while it works, then where the finished step leads."""
-    require_import_rights(request)
+    require(request.user, "data.import")  # type: ignore[arg-type]
     job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
     if job.status == ImportStatus.PREVIEWED:
         return redirect("imports:preview", job_id=job.pk)
@@ -153,7 +149,7 @@ def result(request: HttpRequest, job_id: int) -> HttpResponse:
 
 def progress(request: HttpRequest, job_id: int) -> HttpResponse:
     """The progress bar, polled by htmx; when the job is done, the browser goes to its page."""
-    require_import_rights(request)
+    require(request.user, "data.import")  # type: ignore[arg-type]
     job = job_with_state(request.user, job_id)  # type: ignore[arg-type]
     if job.is_working:
         return render(request, "imports/partials/progress.html", {"job": job})
@@ -173,14 +169,14 @@ def error_report(request: HttpRequest, job_id: int) -> FileResponse:
 
 
 def export_customers(request: HttpRequest) -> StreamingHttpResponse:
-    require_export_rights(request)
+    require(request.user, "data.export")  # type: ignore[arg-type]
     filters = CustomerFilters.from_params(request.GET)
     rows = customer_export_rows(request.user, filters)  # type: ignore[arg-type]
     return export_response(request, "customers", customer_export_headers, rows)
 
 
 def export_orders(request: HttpRequest) -> StreamingHttpResponse:
-    require_export_rights(request)
+    require(request.user, "data.export")  # type: ignore[arg-type]
     filters = OrderExportFilters.from_params(request.GET)
     rows = order_export_rows(request.user, filters)  # type: ignore[arg-type]
     return export_response(request, "orders", order_export_headers, rows)

@@ -7,7 +7,11 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty")
 
     def ready(self) -> None:
+        from kehu.accounts.permissions import register_rule
         from kehu.customers.merging import register_merge_handler
+        from kehu.loyalty.approvals.services import may_decide
+
+        register_rule("approval.decide", may_decide)
         from kehu.loyalty import customer_creation, customer_panels
         from kehu.loyalty.merging import membership_snapshot, merge_loyalty
 

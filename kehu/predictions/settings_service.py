@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
-from kehu.core.errors import NotAllowed
+from kehu.accounts.permissions import require
 from kehu.predictions.models import PredictionSettings
 from kehu.segments.settings_service import editable_setting_names
 
@@ -35,8 +35,7 @@ MAX_CLV_MONTHS = 120
 def update_prediction_settings(actor: User, **values: Any) -> PredictionSettings:
     """Save the given prediction settings (others keep their value) after checking them
     together; they apply from the next nightly refresh."""
-    if not actor.policy.can_manage_settings:
-        raise NotAllowed(_("Only administrators may change the settings."), code="not_allowed")
+    require(actor, "settings.manage")
     unknown = sorted(set(values) - set(editable_setting_names(PredictionSettings)))
     if unknown:
         raise ValidationError({name: [_("This is not a setting.")] for name in unknown})

@@ -13,9 +13,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
-from kehu.accounts.roles import Scope
+from kehu.accounts.permissions import may, require
 from kehu.commerce.models import Store
-from kehu.core.exports import export_response, require_export_rights
+from kehu.core.exports import export_response
 from kehu.core.lists import list_context, options_of, paginate, read_list
 from kehu.core.outcomes import call_service
 from kehu.engagement.models import FollowUpSource
@@ -39,7 +39,6 @@ from kehu.predictions.queries import (
 )
 from kehu.predictions.settings_service import update_prediction_settings
 from kehu.segments.queries import visible_segments
-from kehu.segments.views import require_segment_rights
 
 # --- the churn warning list -------------------------------------------------------------------
 
@@ -47,7 +46,7 @@ from kehu.segments.views import require_segment_rights
 @require_GET
 def churn(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     filters = read_list(request, ChurnFilters)
     page = paginate(request, churn_list(user, filters))
     rows = describe_churn_rows(page.object_list)
@@ -64,8 +63,8 @@ def churn(request: HttpRequest) -> HttpResponse:
     context = list_context(page, filters, options) | {
         "rows": rows,
         "follow_up_form": ChurnFollowUpForm(),
-        "can_plan": user.policy.can_log_interactions,
-        "can_export": user.policy.can_export,
+        "can_plan": may(user, "follow_up.use"),
+        "can_export": may(user, "data.export"),
         "has_predictions": bool(rows) or visible_predictions(user).exists(),
         "section": "churn",
     }
@@ -75,8 +74,8 @@ def churn(request: HttpRequest) -> HttpResponse:
 @require_GET
 def churn_export(request: HttpRequest) -> StreamingHttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
-    require_export_rights(request)
+    require(user, "segment.use")
+    require(request.user, "data.export")  # type: ignore[arg-type]
     rows = churn_export_rows(user, ChurnFilters.from_params(request.GET))
     return export_response(request, "churn-warnings", churn_export_headers, rows)
 
@@ -86,7 +85,7 @@ def churn_follow_ups(request: HttpRequest) -> HttpResponse:
     """Call-back tasks for the ticked customers, or for every customer matching the filters
     (posted along as hidden fields), each with its churn summary as the reason."""
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     filters = ChurnFilters.from_params(request.POST)
     back = reverse("predictions:churn") + "?" + filters.query()
     form = ChurnFollowUpForm(request.POST)
@@ -143,23 +142,17 @@ def plan_message(plan: FollowUpPlan) -> str:
 # --- CLV overview and model diagnostics -------------------------------------------------------
 
 
-def may_see_diagnostics(user: User) -> bool:
-    """The fit describes every customer, so only roles that see every customer are shown it
-    (as with a segment's whole-archive snapshots)."""
-    return user.policy.can_manage_segments and user.policy.scope == Scope.ALL
-
-
 @require_GET
 def clv(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     overview = build_clv_overview(user)
     context = {
         "overview": overview,
         "chart_data": clv_chart_data(overview) if not overview.is_empty else {},
         "prediction_settings": PredictionSettings.current(),
-        "can_see_diagnostics": may_see_diagnostics(user),
-        "can_change_settings": user.policy.can_manage_settings,
+        "can_see_diagnostics": may(user, "prediction.see_diagnostics"),
+        "can_change_settings": may(user, "settings.manage"),
         "section": "clv",
     }
     return render(request, "predictions/clv.html", context)
@@ -168,15 +161,15 @@ def clv(request: HttpRequest) -> HttpResponse:
 @require_GET
 def clv_model(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
-    if not may_see_diagnostics(user):
+    require(user, "segment.use")
+    if not may(user, "prediction.see_diagnostics"):
         raise PermissionDenied(_("The model diagnostics describe every customer; ask an analyst."))
     diagnostics = build_diagnostics()
     context = {
         "diagnostics": diagnostics,
         "fit": diagnostics.fit,
         "holdout_data": holdout_chart_data(diagnostics.holdout),
-        "can_change_settings": user.policy.can_manage_settings,
+        "can_change_settings": may(user, "settings.manage"),
         "section": "clv",
     }
     return render(request, "predictions/clv_model.html", context)
@@ -188,8 +181,7 @@ def clv_model(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def prediction_settings(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if not user.policy.can_manage_settings:
-        raise PermissionDenied(_("Only administrators may change the settings."))
+    require(user, "settings.manage")
     form = PredictionSettingsForm(request.POST or None, instance=PredictionSettings.current())
     if request.method == "POST" and form.is_valid():
         outcome = call_service(

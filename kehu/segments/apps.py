@@ -7,8 +7,12 @@ class SegmentsConfig(AppConfig):
     verbose_name = _("Segmentation")
 
     def ready(self) -> None:
+        from kehu.accounts.permissions import register_rule
         from kehu.customers.merging import register_merge_handler
         from kehu.segments import customer_panels, merging
+        from kehu.segments.queries import created_it
+
+        register_rule("segment.edit", created_it)
 
         register_merge_handler(
             "segments",

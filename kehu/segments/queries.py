@@ -93,8 +93,7 @@ def segment_member_count(user: User, segment: Segment) -> int:
     return visible_customers(user).filter(pk__in=member_ids(segment)).count()
 
 
-def may_manage_segment(user: User, segment: Segment) -> bool:
-    """Editing, deleting and changing a list's members: its creator or an administrator."""
-    if not user.is_authenticated or not user.policy.can_manage_segments:
-        return False
+def created_it(user: User, segment: Segment) -> bool:
+    """The record rule of `segment.edit` (editing, deleting and changing a list's members):
+    its creator or an administrator. Ask `may(user, "segment.edit", segment)`."""
     return user.role == Role.ADMIN or segment.created_by_id == user.pk

@@ -18,11 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.accounts.permissions import require
+from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
-from kehu.customers.queries import mask_contacts, visible_customers
+from kehu.customers.queries import visible_customers
 from kehu.segments.models import Segment, SegmentKind, SegmentMember, SegmentSnapshot
-from kehu.segments.queries import get_visible_segment, may_manage_segment
+from kehu.segments.queries import get_visible_segment
 from kehu.segments.rules import compile_rule, validate_rule
 
 logger = logging.getLogger(__name__)
@@ -68,24 +69,14 @@ def preview_segment(
         .prefetch_related("tags")
         .order_by(F("metrics__monetary").desc(nulls_last=True), "pk")[: max(sample_size, 0)]
     )
-    mask_contacts(actor, sample)
     return SegmentPreview(count=customers.count(), sample=sample)
-
-
-def require_segment_rights(actor: User) -> None:
-    if not actor.is_authenticated or not actor.policy.can_manage_segments:
-        raise NotAllowed(_("Your role may not manage segments."), code="not_allowed")
 
 
 def managed_segment(actor: User, segment_id: int) -> Segment:
     """The segment (404 if unknown), if the actor may change it (its creator or an admin)."""
     segment = get_visible_segment(actor, segment_id)
-    require_segment_rights(actor)
-    if not may_manage_segment(actor, segment):
-        raise NotAllowed(
-            _("Only the person who created this segment or an administrator may change it."),
-            code="not_allowed",
-        )
+    require(actor, "segment.use")
+    require(actor, "segment.edit", segment)
     return segment
 
 
@@ -127,7 +118,7 @@ def create_segment(
     now: datetime | None = None,
 ) -> Segment:
     """Save a segment; a dynamic one gets its members at once."""
-    require_segment_rights(actor)
+    require(actor, "segment.use")
     if kind not in SegmentKind.values:
         raise ValidationError({"kind": [_("Choose dynamic or static.")]})
     fields = cleaned_fields({"name": name, "description": description, "rule": rule}, kind)
@@ -198,7 +189,7 @@ def refresh_segment(segment_id: int, now: datetime | None = None) -> SegmentSnap
 def refresh_segment_now(actor: User, segment_id: int) -> SegmentSnapshot:
     """A refresh someone asked for (any role that manages segments may ask)."""
     segment = get_visible_segment(actor, segment_id)
-    require_segment_rights(actor)
+    require(actor, "segment.use")
     if segment.kind != SegmentKind.DYNAMIC:
         raise RuleViolation(_("A static list has no rule to refresh."), code="is_static")
     snapshot = refresh_segment(segment.pk)

@@ -16,7 +16,7 @@ from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
-from kehu.core.errors import NotAllowed
+from kehu.accounts.permissions import require
 from kehu.segments.models import SegmentationSettings
 
 
@@ -30,8 +30,7 @@ def editable_setting_names(model: type[Model] = SegmentationSettings) -> list[st
 
 def update_segmentation_settings(actor: User, **values: Any) -> SegmentationSettings:
     """Save the given thresholds (others keep their value) after checking them together."""
-    if not actor.policy.can_manage_settings:
-        raise NotAllowed(_("Only administrators may change the settings."), code="not_allowed")
+    require(actor, "settings.manage")
     unknown = sorted(set(values) - set(editable_setting_names()))
     if unknown:
         raise ValidationError({name: [_("This is not a setting.")] for name in unknown})

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -16,11 +16,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may, require
 from kehu.accounts.roles import Scope
-from kehu.core.exports import export_response, require_export_rights
+from kehu.core.exports import export_response
 from kehu.core.lists import list_context, paginate, read_list
 from kehu.core.outcomes import call_service
-from kehu.customers.queries import mask_contacts
 from kehu.segments.exporting import export_segment_rows
 from kehu.segments.forms import (
     SegmentationSettingsForm,
@@ -34,7 +34,6 @@ from kehu.segments.overview import build_overview, overview_chart_data, trend_ch
 from kehu.segments.queries import (
     SegmentFilters,
     get_visible_segment,
-    may_manage_segment,
     search_segments,
     segment_members,
 )
@@ -54,23 +53,18 @@ SAMPLE_SIZE = 10
 TREND_SNAPSHOTS = 60
 
 
-def require_segment_rights(user: User) -> None:
-    if not user.policy.can_manage_segments:
-        raise PermissionDenied(_("Your role may not use segments."))
-
-
 # --- the overview -----------------------------------------------------------------------------
 
 
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     numbers = build_overview(user, timezone.localdate())
     context = {
         "overview": numbers,
         "chart_data": overview_chart_data(numbers),
-        "can_refresh": user.policy.can_manage_settings,
+        "can_refresh": may(user, "settings.manage"),
         "section": "segments",
     }
     return render(request, "segments/overview.html", context)
@@ -79,8 +73,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_POST
 def refresh_metrics(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if not user.policy.can_manage_settings:
-        raise PermissionDenied(_("Only administrators may refresh the scores now."))
+    require(user, "settings.manage")
     outcome = call_service(request, refresh_segmentation)
     if outcome.succeeded:
         messages.success(request, _("The scores were refreshed."))
@@ -93,7 +86,7 @@ def refresh_metrics(request: HttpRequest) -> HttpResponse:
 @require_GET
 def segment_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     filters = read_list(request, SegmentFilters)
     page = paginate(request, search_segments(user, filters))
     context = list_context(page, filters, segments=list(page.object_list), section="segments")
@@ -106,7 +99,7 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def builder(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     initial = {"kind": SegmentKind.DYNAMIC, "rule": request.GET.get("rule", "")}
     form = SegmentForm(request.POST or None, initial=initial)
     rule_errors: dict[str, list[str]] = {}
@@ -124,10 +117,9 @@ def builder(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, segment_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     segment = get_visible_segment(user, segment_id)
-    if not may_manage_segment(user, segment):
-        raise PermissionDenied(_("Only its creator or an administrator may change a segment."))
+    require(user, "segment.edit", segment)
     initial = {
         "name": segment.name,
         "description": segment.description,
@@ -266,7 +258,7 @@ def initial_rule(form: SegmentForm) -> Any:
 def preview(request: HttpRequest) -> HttpResponse:
     """The live count and sample of the builder (an htmx partial), or the rule's errors."""
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     context: dict[str, Any] = {"errors": {}, "preview": None}
     try:
         rule = parse_rule(request.POST.get("rule", ""))
@@ -282,11 +274,10 @@ def preview(request: HttpRequest) -> HttpResponse:
 @require_GET
 def detail(request: HttpRequest, segment_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     segment = get_visible_segment(user, segment_id)
     page = paginate(request, segment_members(user, segment))
     customers = list(page.object_list)
-    mask_contacts(user, customers)
     snapshots = whole_segment_snapshots(user, segment)
     context = {
         "segment": segment,
@@ -295,7 +286,6 @@ def detail(request: HttpRequest, segment_id: int) -> HttpResponse:
         "last_snapshot": snapshots[0] if snapshots else None,
         "trend_data": trend_chart_data(reversed(snapshots)),
         "rule_words": describe_rule(segment.rule),
-        "may_manage": may_manage_segment(user, segment),
         "section": "segments",
     }
     return render(request, "segments/detail.html", context)
@@ -311,7 +301,7 @@ def whole_segment_snapshots(user: User, segment: Segment) -> list[SegmentSnapsho
 @require_POST
 def refresh(request: HttpRequest, segment_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     outcome = call_service(request, refresh_segment_now, user, segment_id)
     if outcome.succeeded:
         messages.success(request, _("The segment was refreshed."))
@@ -321,7 +311,7 @@ def refresh(request: HttpRequest, segment_id: int) -> HttpResponse:
 @require_POST
 def delete(request: HttpRequest, segment_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
+    require(user, "segment.use")
     segment = get_visible_segment(user, segment_id)
     outcome = call_service(request, delete_segment, user, segment.pk)
     if not outcome.succeeded:
@@ -333,8 +323,8 @@ def delete(request: HttpRequest, segment_id: int) -> HttpResponse:
 @require_GET
 def export(request: HttpRequest, segment_id: int) -> StreamingHttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    require_segment_rights(user)
-    require_export_rights(request)
+    require(user, "segment.use")
+    require(request.user, "data.export")  # type: ignore[arg-type]
     segment = get_visible_segment(user, segment_id)
     headers, rows = export_segment_rows(user, segment)
     return export_response(request, f"segment-{segment.pk}", lambda: headers, rows)
@@ -346,8 +336,7 @@ def export(request: HttpRequest, segment_id: int) -> StreamingHttpResponse:
 @require_http_methods(["GET", "POST"])
 def thresholds(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if not user.policy.can_manage_settings:
-        raise PermissionDenied(_("Only administrators may change the settings."))
+    require(user, "settings.manage")
     form = SegmentationSettingsForm(request.POST or None, instance=SegmentationSettings.current())
     if request.method == "POST" and form.is_valid():
         outcome = call_service(

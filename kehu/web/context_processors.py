@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy as pgettext
 
 from kehu.accounts.notifications import unread_count
+from kehu.accounts.permissions import may
 
 
 @dataclass(frozen=True)
@@ -39,27 +40,27 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         NavItem(_("Customer pool"), reverse("customers:pool"), "pool"),
         NavItem(_("Orders"), reverse("commerce:list"), "orders"),
     ]
-    if user.policy.can_log_interactions:
+    if may(user, "follow_up.use"):
         items.append(NavItem(_("Call-backs"), reverse("engagement:follow_ups"), "follow_ups"))
     segments_url = optional_url("segments:overview")
-    if segments_url and user.policy.can_manage_segments:
+    if segments_url and may(user, "segment.use"):
         items.append(NavItem(_("Segments"), segments_url, "segments"))
         items.append(NavItem(_("Churn warnings"), reverse("predictions:churn"), "churn"))
         items.append(NavItem(_("Lifetime value"), reverse("predictions:clv"), "clv"))
     members_url = optional_url("loyalty:members")
-    if members_url and (user.policy.can_serve_members or user.policy.can_manage_loyalty):
+    if members_url and may(user, "member.read"):
         items.append(NavItem(pgettext("loyalty", "Members"), members_url, "loyalty"))
     approvals_url = optional_url("loyalty:approvals")
-    if approvals_url and (user.policy.can_adjust_points or user.policy.can_manage_loyalty):
+    if approvals_url and may(user, "approval.read"):
         items.append(NavItem(_("Approvals"), approvals_url, "approvals"))
     import_url = optional_url("imports:start")
-    if import_url and user.policy.can_import:
+    if import_url and may(user, "data.import"):
         items.append(NavItem(_("Import"), import_url, "import"))
-    if user.policy.can_manage_settings:
+    if may(user, "settings.manage"):
         items.append(NavItem(_("Settings"), reverse("accounts:pool_settings"), "settings"))
     return {
         "nav_items": items,
-        "import_url": import_url if user.policy.can_import else "",
+        "import_url": import_url if may(user, "data.import") else "",
         "unread_notifications": unread_counter(user),
     }
 

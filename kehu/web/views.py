@@ -8,8 +8,9 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from kehu.accounts.models import PoolPolicy, User
+from kehu.accounts.permissions import may
 from kehu.customers.models import Customer
-from kehu.customers.queries import mask_contacts, pool_customers, visible_customers
+from kehu.customers.queries import pool_customers, visible_customers
 from kehu.engagement.models import Interaction
 
 # Customers this many days short of the automatic return are shown as needing a call.
@@ -21,13 +22,12 @@ def home(request: HttpRequest) -> HttpResponse:
     visible = visible_customers(user)
     policy = PoolPolicy.current()
     due_for_follow_up = needing_follow_up(visible.filter(owner=user), policy)
-    mask_contacts(user, due_for_follow_up)
     week_ago = timezone.now() - timedelta(days=7)
     context = {
         "has_customers": visible.exists(),
         # Salespeople count what they own; everyone else what they may see.
         "customer_count": visible.filter(owner=user).count()
-        if user.policy.can_claim
+        if may(user, "customer.claim")
         else visible.count(),
         "pool_count": pool_customers(user).count(),
         "contacts_this_week": Interaction.objects.filter(

@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kehu.accounts.api import caller
+from kehu.accounts.permissions import require
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.webhooks import queries, services
 from kehu.webhooks.catalogue import EVENT_NAMES, EVENT_TYPES, TEST_EVENT
@@ -111,7 +112,7 @@ def with_secret(subscription: Subscription, secret: str) -> WebhookSubscriptionW
     summary="The events a subscription may ask for",
 )
 def list_webhook_event_types(request: HttpRequest) -> list[WebhookEventTypeOut]:
-    services.require_admin(caller(request))
+    require(caller(request), "webhook.manage")
     return [WebhookEventTypeOut(name=name, label=str(label)) for name, label in EVENT_TYPES]
 
 

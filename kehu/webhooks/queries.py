@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.webhooks.catalogue import EVENT_LABELS
 from kehu.webhooks.models import Delivery, Subscription, WebhookDeliveryStatus
-from kehu.webhooks.services import require_admin
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class DeliveryFilters:
 
 
 def search_subscriptions(actor: User, search: str = "") -> QuerySet[Subscription]:
-    require_admin(actor)
+    require(actor, "webhook.manage")
     subscriptions = Subscription.objects.select_related("created_by").annotate(
         failing=Count("deliveries", filter=Q(deliveries__status=WebhookDeliveryStatus.FAILED)),
         dead=Count("deliveries", filter=Q(deliveries__status=WebhookDeliveryStatus.DEAD)),
@@ -46,7 +46,7 @@ def search_subscriptions(actor: User, search: str = "") -> QuerySet[Subscription
 
 
 def get_subscription(actor: User, subscription_id: int) -> Subscription:
-    require_admin(actor)
+    require(actor, "webhook.manage")
     return Subscription.objects.get(pk=subscription_id)
 
 
@@ -63,7 +63,7 @@ def subscription_deliveries(
 
 
 def get_delivery(actor: User, delivery_id: int, subscription_id: int | None = None) -> Delivery:
-    require_admin(actor)
+    require(actor, "webhook.manage")
     deliveries = Delivery.objects.select_related("subscription")
     if subscription_id is not None:
         deliveries = deliveries.filter(subscription_id=subscription_id)

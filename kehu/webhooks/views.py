@@ -2,7 +2,7 @@
 subscription's delivery log with resend and a test event."""
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
-from kehu.core.errors import NotAllowed
+from kehu.accounts.permissions import require
 from kehu.core.outcomes import call_service
 from kehu.webhooks import queries, services
 from kehu.webhooks.catalogue import EVENT_LABELS, event_label
@@ -23,10 +23,7 @@ SECRET_SESSION_KEY = "webhooks.secret.{}"  # noqa: S105 - a session key name
 
 def admin_user(request: HttpRequest) -> User:
     user: User = request.user  # type: ignore[assignment]
-    try:
-        services.require_admin(user)
-    except NotAllowed as error:
-        raise PermissionDenied(error.message) from error
+    require(user, "webhook.manage")
     return user
 
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.accounts.roles import Role
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.loyalty.models import CouponKind, CouponTemplate, PointsEntry, PointsKind, StaffLimit
@@ -83,7 +84,7 @@ def all_limits() -> list[StaffLimit]:
 
 def save_staff_limits(actor: User, limits: Mapping[str, LimitValues]) -> list[StaffLimit]:
     """Set the limits of the roles given (administrators only); negative numbers are refused."""
-    if not actor.policy.can_manage_settings:
+    if not may(actor, "settings.manage"):
         raise NotAllowed(_("Only administrators may change the staff limits."))
     problems = {
         f"{role}.{name}": _("Enter zero or more; leave empty for no limit.")

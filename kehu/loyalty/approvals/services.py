@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may, require
 from kehu.accounts.roles import Role
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.queries import visible_customers
@@ -63,23 +64,6 @@ ALERT_KIND = "points_alert"
 # --- who sees and decides ---------------------------------------------------------------------
 
 
-def require_approver_role(user: User) -> None:
-    """Approvals are for the roles that adjust points or issue coupons (they see their own
-    requests too)."""
-    if not (user.policy.can_adjust_points or user.policy.can_manage_loyalty):
-        raise NotAllowed(_("Your role may not see approvals."), code="not_allowed")
-
-
-def require_points_approver_role(user: User) -> None:
-    if not user.policy.can_adjust_points:
-        raise NotAllowed(_("Your role may not see points approvals."), code="not_allowed")
-
-
-def require_coupon_approver_role(user: User) -> None:
-    if not user.policy.can_manage_loyalty:
-        raise NotAllowed(_("Your role may not see coupon approvals."), code="not_allowed")
-
-
 def other_team_managers_approve() -> bool:
     return LoyaltySettings.current().other_team_managers_approve
 
@@ -87,7 +71,7 @@ def other_team_managers_approve() -> bool:
 def visible_approvals(user: User) -> QuerySet[ApprovalRequest]:
     """The requests `user` may see: all for administrators; their own, and (when allowed) those
     of other teams' staff for store managers."""
-    require_approver_role(user)
+    require(user, "approval.read")
     rows = ApprovalRequest.objects.select_related(
         "membership__customer",
         "requested_by",
@@ -115,9 +99,9 @@ COUPON_KINDS = (ApprovalKind.COUPON, ApprovalKind.COUPON_BATCH)
 def visible_approvals_of(user: User, kinds: tuple[str, ...]) -> QuerySet[ApprovalRequest]:
     """The visible requests of some kinds, for a role that may deal with those kinds."""
     if kinds == POINTS_KINDS:
-        require_points_approver_role(user)
+        require(user, "approval.read_points")
     else:
-        require_coupon_approver_role(user)
+        require(user, "approval.read_coupons")
     return visible_approvals(user).filter(kind__in=kinds)
 
 
@@ -148,7 +132,8 @@ def hide_unseen_coupons(user: User, approvals: list[ApprovalRequest]) -> list[Ap
 
 
 def may_decide(user: User, approval: ApprovalRequest) -> bool:
-    """A second person: an administrator, or a manager of another team where allowed."""
+    """The record rule of `approval.decide` (ask `may(user, "approval.decide", approval)`):
+    a second person, an administrator, or a manager of another team where allowed."""
     if approval.requested_by_id == user.pk or not user.is_active:
         return False
     if user.is_administrator:
@@ -187,7 +172,7 @@ def decide_approval(
     a batch is started) or reject a request (of one of `kinds`, when given). Deciding the same
     way again answers the request unchanged; the other way is refused."""
     approval = get_visible_approval(actor, approval_id, kinds)
-    if not may_decide(actor, approval):
+    if not may(actor, "approval.decide", approval):
         raise cannot_decide(actor, approval)
     reason = reason.strip()
     if not approve and not reason:

@@ -10,11 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.core.errors import NotAllowed
 from kehu.core.outcomes import call_service
 from kehu.loyalty.approvals.services import (
     decide_approval,
-    may_decide,
     pending_for,
     visible_approvals,
 )
@@ -37,7 +37,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(error.message) from error
     own = visible_approvals(user).filter(requested_by=user)[:OWN_REQUESTS_SHOWN]
     context = {
-        "waiting": [(approval, may_decide(user, approval)) for approval in waiting],
+        "waiting": [(approval, may(user, "approval.decide", approval)) for approval in waiting],
         "own_requests": list(own),
         "section": "approvals",
     }

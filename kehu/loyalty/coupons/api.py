@@ -20,6 +20,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kehu.accounts.api import caller
+from kehu.accounts.permissions import require
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
 from kehu.loyalty.coupons import queries
 from kehu.loyalty.coupons.coupon_templates import (
@@ -33,8 +34,6 @@ from kehu.loyalty.coupons.services import (
     check_coupon,
     issue_one,
     redeem_coupon,
-    require_coupon_reader,
-    require_programme_rights,
     visible_coupon,
     void_coupon,
 )
@@ -320,7 +319,7 @@ def unknown_code_not_found(view: Callable[..., Any]) -> Callable[..., Any]:
 )
 def list_coupon_templates(request: HttpRequest, filters: Query[TemplateQuery]) -> dict[str, Any]:
     user = caller(request)
-    require_programme_rights(user)
+    require(user, "loyalty.manage")
     templates = queries.templates_with_stats(user).prefetch_related("stores")
     if filters.q:
         templates = templates.filter(name__icontains=filters.q)
@@ -353,7 +352,7 @@ def create_coupon_template(request: HttpRequest, payload: TemplateIn) -> Status[
 )
 def read_coupon_template(request: HttpRequest, template_id: int) -> CouponTemplate:
     user = caller(request)
-    require_programme_rights(user)
+    require(user, "loyalty.manage")
     return queries.template_with_stats(user, template_id)
 
 
@@ -420,7 +419,7 @@ def issue_coupon_batch(
     summary="Read an issue batch: status and counts",
 )
 def read_coupon_batch(request: HttpRequest, batch_id: int) -> CouponIssueBatch:
-    require_programme_rights(caller(request))
+    require(caller(request), "loyalty.manage")
     return queries.get_batch(batch_id)
 
 
@@ -437,7 +436,7 @@ def read_coupon_batch(request: HttpRequest, batch_id: int) -> CouponIssueBatch:
 @unknown_code_not_found
 def read_coupon(request: HttpRequest, code: str) -> Coupon:
     user = caller(request)
-    require_coupon_reader(user)
+    require(user, "coupon.read")
     return visible_coupon(user, code)
 
 
@@ -449,7 +448,7 @@ def read_coupon(request: HttpRequest, code: str) -> Coupon:
 )
 def list_customer_coupons(request: HttpRequest, customer_id: int) -> list[Coupon]:
     user = caller(request)
-    require_coupon_reader(user)
+    require(user, "coupon.read")
     _customer, coupons = queries.customer_coupons(user, customer_id)
     return list(coupons)
 

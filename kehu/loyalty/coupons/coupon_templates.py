@@ -16,9 +16,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.commerce.models import Store
 from kehu.loyalty.coupons.rules import check_template, normalise_template
-from kehu.loyalty.coupons.services import locked_template, require_programme_rights
+from kehu.loyalty.coupons.services import locked_template
 from kehu.loyalty.models import Coupon, CouponTemplate, Tier, ValidityKind
 
 ZERO = Decimal("0.00")
@@ -56,7 +57,7 @@ class TemplateInput:
 
 
 def create_template(actor: User, data: TemplateInput) -> CouponTemplate:
-    require_programme_rights(actor)
+    require(actor, "loyalty.manage")
     template = CouponTemplate(created_by=actor)
     apply_input(template, data)
     stores = checked_stores(data.store_ids)
@@ -70,7 +71,7 @@ def update_template(actor: User, template_id: int, data: TemplateInput) -> Coupo
     """Edit a template. Once coupons exist, what they give and where is fixed (holders keep
     the coupon they were given); the name, the validity of new coupons, the limits and being
     active may still change."""
-    require_programme_rights(actor)
+    require(actor, "loyalty.manage")
     with transaction.atomic():
         template = locked_template(template_id)
         terms_before = coupon_terms(template, template.stores.values_list("pk", flat=True))

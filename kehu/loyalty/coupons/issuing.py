@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.core.errors import DomainError
 from kehu.customers.queries import visible_customers
 from kehu.loyalty.approvals.limits import coupon_approval_needed
@@ -38,7 +39,6 @@ from kehu.loyalty.coupons.services import (
     held_coupons,
     key_reused,
     locked_template,
-    require_programme_rights,
     reserve_coupons,
 )
 from kehu.loyalty.models import (
@@ -76,7 +76,7 @@ def request_issue_batch(
     ones the user may see). Above the user's coupon value limit the batch waits for a second
     person's approval instead (``batch.approval``). The same idempotency key again answers the
     first batch."""
-    require_programme_rights(actor)
+    require(actor, "loyalty.manage")
     template = CouponTemplate.objects.filter(pk=template_id).first()
     if template is None:
         raise Http404("No coupon template matches the given query.")

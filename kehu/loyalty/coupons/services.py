@@ -31,9 +31,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.commerce.models import Order
-from kehu.commerce.queries import require_works_at
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer, visible_customers
 from kehu.loyalty.approvals.limits import coupon_approval_needed
@@ -102,22 +102,6 @@ def normalise_code(text: str) -> str:
 
 
 # --- rights -----------------------------------------------------------------------------------
-
-
-def require_programme_rights(actor: User) -> None:
-    if not actor.policy.can_manage_loyalty:
-        raise NotAllowed(_("Your role may not run the loyalty programme."), code="not_allowed")
-
-
-def require_coupon_reader(actor: User) -> None:
-    """Reading coupons: the counter and the programme's people."""
-    if not (actor.policy.can_serve_members or actor.policy.can_manage_loyalty):
-        raise NotAllowed(_("Your role may not see coupons."), code="not_allowed")
-
-
-def require_counter_rights(actor: User) -> None:
-    if not actor.policy.can_serve_members:
-        raise NotAllowed(_("Your role may not serve members."), code="not_allowed")
 
 
 # --- the template lock and counter ----------------------------------------------------------
@@ -266,7 +250,7 @@ def issue_target(actor: User | None, customer_id: int) -> Customer:
         if customer is None:
             raise Http404("No customer matches the given query.")
         return customer
-    require_programme_rights(actor)
+    require(actor, "loyalty.manage")
     return get_visible_customer(actor, customer_id)
 
 
@@ -361,7 +345,7 @@ def counter_order(actor: User, order_id: int) -> Order:
     works at (whatever store the counter says it is; an order of no store is online)."""
     order = visible_order(actor, order_id)
     if order.store is not None:
-        require_works_at(actor, order.store)
+        require(actor, "store.serve", order.store)
     return order
 
 
@@ -381,7 +365,7 @@ def check_coupon(
     actor: User, code: str, order_id: int, *, now: datetime | None = None
 ) -> CouponCheck:
     """Would a redemption of `code` on the order succeed now? Nothing is written."""
-    require_counter_rights(actor)
+    require(actor, "member.serve")
     order = counter_order(actor, order_id)
     coupon = visible_coupon(actor, code)  # another's code answers like an unknown one
     try:
@@ -402,7 +386,7 @@ def redeem_coupon(
     """Use a coupon on an order, once. Every rule is checked first (each refusal names its
     rule); then one conditional UPDATE marks it used, so of parallel requests one wins. The
     same idempotency key again (or the same coupon on the same order) answers that first use."""
-    require_counter_rights(actor)
+    require(actor, "member.serve")
     now = now or timezone.now()
     order = counter_order(actor, order_id)
     key = checked_key(idempotency_key)
@@ -490,7 +474,7 @@ def visible_coupon(actor: User, code: str) -> Coupon:
 def void_coupon(actor: User, code: str, reason: str) -> Coupon:
     """Cancel an unused coupon, with the reason kept. Voiding a void coupon again changes
     nothing; a used or expired one cannot be voided."""
-    require_programme_rights(actor)
+    require(actor, "loyalty.manage")
     reason = " ".join(reason.split())[:200]
     if not reason:
         raise ValidationError({"reason": [_("Say why the coupon is voided.")]})

@@ -7,7 +7,6 @@ import secrets
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
-from kehu.core.exports import export_response, require_export_rights
+from kehu.accounts.permissions import may, require
+from kehu.core.exports import export_response
 from kehu.core.lists import list_context, paginate, read_list
 from kehu.core.outcomes import call_service, redirect_back
 from kehu.loyalty.coupons import queries
@@ -49,21 +49,6 @@ def current_user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def require_programme(user: User) -> None:
-    if not user.policy.can_manage_loyalty:
-        raise PermissionDenied(_("Your role may not run the loyalty programme."))
-
-
-def require_counter(user: User) -> None:
-    if not user.policy.can_serve_members:
-        raise PermissionDenied(_("Your role may not serve members."))
-
-
-def require_reader(user: User) -> None:
-    if not (user.policy.can_serve_members or user.policy.can_manage_loyalty):
-        raise PermissionDenied(_("Your role may not see coupons."))
-
-
 def status_label(coupon: Coupon) -> str:
     """The status as shown: an unused coupon past its end reads "expired" at once."""
     return str(CouponStatus(coupon.shown_status).label)  # type: ignore[attr-defined]
@@ -75,14 +60,14 @@ def status_label(coupon: Coupon) -> str:
 @require_GET
 def template_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    require_programme(user)
+    require(user, "loyalty.manage")
     filters = read_list(request, queries.TemplateFilters)
     page = paginate(request, queries.search_templates(user, filters))
     rows = [(template, describe_value(template)) for template in page.object_list]
     context = list_context(page, filters) | {
         "rows": rows,
-        "can_export": user.policy.can_export,
-        "can_redeem": user.policy.can_serve_members,
+        "can_export": may(user, "data.export"),
+        "can_redeem": may(user, "member.serve"),
         "section": SECTION,
     }
     return render(request, "loyalty/coupons/templates.html", context)
@@ -91,8 +76,8 @@ def template_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def template_export(request: HttpRequest) -> StreamingHttpResponse:
     user = current_user(request)
-    require_programme(user)
-    require_export_rights(request)
+    require(user, "loyalty.manage")
+    require(request.user, "data.export")  # type: ignore[arg-type]
     filters = queries.TemplateFilters.from_params(request.GET)
     rows = queries.template_export_rows(user, filters)
     return export_response(request, "coupon-templates", queries.template_export_headers, rows)
@@ -101,7 +86,7 @@ def template_export(request: HttpRequest) -> StreamingHttpResponse:
 @require_http_methods(["GET", "POST"])
 def template_create(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    require_programme(user)
+    require(user, "loyalty.manage")
     form = CouponTemplateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         outcome = call_service(
@@ -121,7 +106,7 @@ def template_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
     user = current_user(request)
-    require_programme(user)
+    require(user, "loyalty.manage")
     template = queries.template_with_stats(user, template_id)
     locked = Coupon.objects.filter(template=template).exists()
     form = CouponTemplateForm(request.POST or None, instance=template, terms_locked=locked)
@@ -152,7 +137,7 @@ def render_template_form(
 @require_GET
 def template_detail(request: HttpRequest, template_id: int) -> HttpResponse:
     user = current_user(request)
-    require_programme(user)
+    require(user, "loyalty.manage")
     template = queries.template_with_stats(user, template_id)
     return render(
         request,
@@ -201,7 +186,7 @@ def batch_row(batch: CouponIssueBatch) -> dict[str, object]:
 def issue(request: HttpRequest, template_id: int) -> HttpResponse:
     """Queue issuing to a segment or a list; the detail page then shows the batch's progress."""
     user = current_user(request)
-    require_programme(user)
+    require(user, "loyalty.manage")
     template = queries.template_with_stats(user, template_id)
     form = issue_form(user, request.POST)
     target = issue_target(user, form)
@@ -242,7 +227,7 @@ def issue_target(user: User, form: IssueForm) -> dict[str, Any] | None:
 @require_GET
 def batch_progress(request: HttpRequest, batch_id: int) -> HttpResponse:
     """One batch's row, polled by the detail page while the batch runs."""
-    require_programme(current_user(request))
+    require(current_user(request), "loyalty.manage")
     batch = queries.get_batch(batch_id)
     return render(request, "loyalty/coupons/batch_row.html", {"row": batch_row(batch)})
 
@@ -254,7 +239,7 @@ def batch_progress(request: HttpRequest, batch_id: int) -> HttpResponse:
 def redeem(request: HttpRequest) -> HttpResponse:
     """Enter a code and an order: see what the coupon would take off, then confirm."""
     user = current_user(request)
-    require_counter(user)
+    require(user, "member.serve")
     if request.method == "POST":
         return confirm_redemption(request, user)
     form = RedeemForm(request.GET if "code" in request.GET else None)
@@ -288,7 +273,7 @@ def counter_check(request: HttpRequest, user: User, form: RedeemForm) -> dict[st
             "idempotency_key": f"counter:{secrets.token_urlsafe(16)}",
         }
     )
-    return {"check": check, "confirm_form": confirm, "can_void": user.policy.can_manage_loyalty}
+    return {"check": check, "confirm_form": confirm, "can_void": may(user, "loyalty.manage")}
 
 
 def confirm_redemption(request: HttpRequest, user: User) -> HttpResponse:
@@ -322,7 +307,7 @@ def confirm_redemption(request: HttpRequest, user: User) -> HttpResponse:
 @require_POST
 def void(request: HttpRequest, code: str) -> HttpResponse:
     user = current_user(request)
-    require_programme(user)
+    require(user, "loyalty.manage")
     form = VoidForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     outcome = call_service(request, void_coupon, user, code, reason)
@@ -338,7 +323,7 @@ def void(request: HttpRequest, code: str) -> HttpResponse:
 def customer_coupons(request: HttpRequest, customer_id: int) -> HttpResponse:
     """A customer's coupons with their status, as a fragment for the member page."""
     user = current_user(request)
-    require_reader(user)
+    require(user, "coupon.read")
     customer, coupons = queries.customer_coupons(user, customer_id)
     context = {
         "coupons_loaded": True,
@@ -347,7 +332,7 @@ def customer_coupons(request: HttpRequest, customer_id: int) -> HttpResponse:
             (coupon, describe_value(coupon.template), status_label(coupon))
             for coupon in coupons[:MEMBER_PAGE_COUPONS]
         ],
-        "can_void": user.policy.can_manage_loyalty,
-        "can_redeem": user.policy.can_serve_members,
+        "can_void": may(user, "loyalty.manage"),
+        "can_redeem": may(user, "member.serve"),
     }
     return render(request, "loyalty/partials/member_coupons.html", context)

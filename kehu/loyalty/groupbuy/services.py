@@ -24,8 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.commerce.models import Order, OrderStatus, Product, Store
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.customers.queries import get_visible_customer
 from kehu.loyalty.groupbuy.queries import get_visible_group_deal
 from kehu.loyalty.models import (
@@ -78,15 +79,6 @@ class CloseRun:
     deal_ids: list[int] = field(default_factory=list)
 
 
-def may_run_group_deals(user: User) -> bool:
-    return bool(user.policy.can_serve_members or user.policy.can_manage_loyalty)
-
-
-def require_group_deal_rights(user: User) -> None:
-    if not may_run_group_deals(user):
-        raise NotAllowed(_("Your role may not run group deals."), code="not_allowed")
-
-
 # --- create -----------------------------------------------------------------------------------
 
 
@@ -95,7 +87,7 @@ def create_group_deal(
 ) -> DealResult:
     """Open a group deal with its leader as the first participant. With an idempotency key, the
     same key again answers the deal created the first time, unchanged."""
-    require_group_deal_rights(actor)
+    require(actor, "group_deal.run")
     if deal_input.idempotency_key:
         existing = GroupDeal.objects.filter(idempotency_key=deal_input.idempotency_key).first()
         if existing is not None:
@@ -192,7 +184,7 @@ def join_group_deal(
     """Add a customer to an open deal before its deadline, with their order or without (post
     again with the order to attach it later). Joining again answers the existing participation;
     an order attached to a deal that already succeeded earns at once."""
-    require_group_deal_rights(actor)
+    require(actor, "group_deal.run")
     get_visible_group_deal(actor, deal_id)
     customer = get_visible_customer(actor, customer_id)
     moment = now or timezone.now()
@@ -307,8 +299,7 @@ def cancel_group_deal(
     actor: User, deal_id: int, *, now: datetime.datetime | None = None
 ) -> GroupDeal:
     """Stop an open deal; nobody earns from it."""
-    if not actor.policy.can_manage_loyalty:
-        raise NotAllowed(_("Your role may not cancel group deals."), code="not_allowed")
+    require(actor, "loyalty.manage")
     get_visible_group_deal(actor, deal_id)
     with transaction.atomic():
         deal = GroupDeal.objects.select_for_update().get(pk=deal_id)

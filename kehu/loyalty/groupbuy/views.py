@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may, require
 from kehu.core import lists
 from kehu.core.lists import ListFilters, list_context, paginate, read_list
 from kehu.core.outcomes import call_service
@@ -28,10 +29,9 @@ from kehu.loyalty.groupbuy.services import (
     cancel_group_deal,
     create_group_deal,
     join_group_deal,
-    may_run_group_deals,
 )
 from kehu.loyalty.models import GroupDeal, GroupDealStatus
-from kehu.loyalty.referrals.views import SECTION, current_user, require_programme_reader
+from kehu.loyalty.referrals.views import SECTION, current_user
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,12 @@ class GroupDealFilters(ListFilters):
 @require_GET
 def deal_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    require_programme_reader(user)
+    require(user, "referral.read")
     filters = read_list(request, GroupDealFilters)
     page = paginate(request, group_deals_with_sizes(user, filters.status))
     context = list_context(page, filters) | {
         "deals": list(page.object_list),
-        "can_create": may_run_group_deals(user),
+        "can_create": may(user, "group_deal.run"),
         "section": SECTION,
     }
     return render(request, "loyalty/group_deals/list.html", context)
@@ -56,7 +56,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def deal_new(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    if not may_run_group_deals(user):
+    if not may(user, "group_deal.run"):
         raise PermissionDenied(_("Your role may not run group deals."))
     initial = {"leader_customer_id": request.GET.get("leader", "")}
     form = GroupDealForm(request.POST or None, initial=initial)
@@ -99,9 +99,9 @@ def detail_context(user: User, deal: GroupDeal, join_form: JoinGroupDealForm) ->
         "progress": min(len(participants), deal.min_size),
         "missing": max(deal.min_size - len(participants), 0),
         "join_form": join_form,
-        "can_join": may_run_group_deals(user) and is_joinable,
-        "can_attach": may_run_group_deals(user) and deal.status == GroupDealStatus.SUCCEEDED,
-        "can_cancel": user.policy.can_manage_loyalty and deal.status == GroupDealStatus.OPEN,
+        "can_join": may(user, "group_deal.run") and is_joinable,
+        "can_attach": may(user, "group_deal.run") and deal.status == GroupDealStatus.SUCCEEDED,
+        "can_cancel": may(user, "loyalty.manage") and deal.status == GroupDealStatus.OPEN,
         "deadline_passed": deal.deadline <= timezone.now(),
         "section": SECTION,
     }
@@ -110,7 +110,7 @@ def detail_context(user: User, deal: GroupDeal, join_form: JoinGroupDealForm) ->
 @require_GET
 def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
     user = current_user(request)
-    require_programme_reader(user)
+    require(user, "referral.read")
     deal = get_visible_group_deal(user, deal_id)
     context = detail_context(user, deal, JoinGroupDealForm())
     return render(request, "loyalty/group_deals/detail.html", context)
@@ -119,7 +119,7 @@ def deal_detail(request: HttpRequest, deal_id: int) -> HttpResponse:
 @require_POST
 def deal_join(request: HttpRequest, deal_id: int) -> HttpResponse:
     user = current_user(request)
-    require_programme_reader(user)
+    require(user, "referral.read")
     deal = get_visible_group_deal(user, deal_id)
     form = JoinGroupDealForm(request.POST)
     if form.is_valid():
@@ -150,7 +150,7 @@ def joined_message(created: bool) -> str:
 @require_POST
 def deal_cancel(request: HttpRequest, deal_id: int) -> HttpResponse:
     user = current_user(request)
-    require_programme_reader(user)
+    require(user, "referral.read")
     deal = get_visible_group_deal(user, deal_id)
     outcome = call_service(request, cancel_group_deal, user, deal.pk)
     if outcome.succeeded:

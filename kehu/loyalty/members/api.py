@@ -24,17 +24,15 @@ from decimal import Decimal
 from typing import Any, Self
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, model_validator
 
 from kehu.accounts.api import caller
-from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
-from kehu.core.errors import NotAllowed
 from kehu.loyalty.approvals.limits import MAX_ADJUSTMENT
 from kehu.loyalty.members.counter import earn_points_for_order, enrol_customer
-from kehu.loyalty.members.queries import may_read_members, statement, tier_progress
+from kehu.loyalty.members.queries import statement, tier_progress
 from kehu.loyalty.members.services import (
     UnknownMember,
     visible_membership,
@@ -291,11 +289,6 @@ class GiftOut(Schema):
     description: str
 
 
-def require_reader(user: User) -> None:
-    if not may_read_members(user):
-        raise NotAllowed(_("Your role may not see members."), code="not_allowed")
-
-
 def unknown_member_not_found(view: Callable[..., Any]) -> Callable[..., Any]:
     """No such member is a missing resource (404 `unknown_member`), not a rule (409)."""
 
@@ -366,7 +359,7 @@ def enrol(request: HttpRequest, payload: EnrolIn) -> Status[dict[str, Any]]:
 @unknown_member_not_found
 def read_member(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     user = caller(request)
-    require_reader(user)
+    require(user, "member.read")
     return member_out(visible_membership(user, customer_id))
 
 
@@ -379,7 +372,7 @@ def read_member(request: HttpRequest, customer_id: int) -> dict[str, Any]:
 @unknown_member_not_found
 def read_member_by_card(request: HttpRequest, card_number: str) -> dict[str, Any]:
     user = caller(request)
-    require_reader(user)
+    require(user, "member.read")
     return member_out(visible_membership_by_card(user, card_number))
 
 
@@ -521,7 +514,7 @@ def read_statement(
     request: HttpRequest, customer_id: int, page: Query[PageParams]
 ) -> dict[str, Any]:
     user = caller(request)
-    require_reader(user)
+    require(user, "member.read")
     membership = visible_membership(user, customer_id)
     entries = statement(membership)
     return {**page_of(entries, page), "balance": membership.points_balance}
@@ -534,5 +527,5 @@ def read_statement(
     description="Active gifts, cheapest first.",
 )
 def list_gifts(request: HttpRequest) -> list[RedemptionItem]:
-    require_reader(caller(request))
+    require(caller(request), "member.read")
     return list(RedemptionItem.objects.filter(is_active=True).order_by("points_cost", "name"))

@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.commerce.models import Order, Store
 from kehu.commerce.queries import acting_store
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.customers.queries import get_visible_customer
 from kehu.loyalty.members.services import enrol_member, membership_of, visible_membership
 from kehu.loyalty.models import EnrolmentChannel, Membership, PointsEntry
@@ -29,8 +30,7 @@ def enrol_customer(
     actor: User, customer_id: int, *, channel: str = EnrolmentChannel.API, store_code: str = ""
 ) -> Enrolment:
     """Enrol a customer by id, at a store given by its code; enrolling twice is harmless."""
-    if not actor.policy.can_serve_members:
-        raise NotAllowed(_("Your role may not enrol members."), code="not_allowed")
+    require(actor, "member.serve")
     get_visible_customer(actor, customer_id)  # 404 comes before a wrong store code
     store = enrolment_store(actor, channel, store_code)
     was_member = membership_of(customer_id) is not None
@@ -57,8 +57,7 @@ def earn_points_for_order(
 ) -> Earning:
     """Earn a member's points for one of their stored orders (a campaign may multiply them);
     once per order, so a retried request answers the first earning."""
-    if not actor.policy.can_serve_members:
-        raise NotAllowed(_("Your role may not award points."), code="not_allowed")
+    require(actor, "member.serve")
     membership = visible_membership(actor, customer_id)
     if not Decimal(0) < extra_multiplier <= MAX_EXTRA_MULTIPLIER:
         raise ValidationError(

@@ -38,10 +38,6 @@ MEMBER_SORTS = {
 DEFAULT_SORT = "-enrolled"
 
 
-def may_read_members(user: User) -> bool:
-    return bool(user.policy.can_serve_members or user.policy.can_manage_loyalty)
-
-
 def visible_members(user: User) -> QuerySet[Membership]:
     """Memberships of the customers the user may see."""
     return Membership.objects.filter(customer__in=visible_customers(user)).select_related(

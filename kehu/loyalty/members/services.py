@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.commerce.models import Store
-from kehu.commerce.queries import require_works_at
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer
 from kehu.loyalty.models import (
@@ -74,11 +74,10 @@ def enrol_member(
     and the entry tier; at a store only the user works at (403 `not_your_store`). A customer
     is a member once: enrolling again answers the existing membership unchanged (a retried
     request is harmless)."""
-    if not actor.policy.can_serve_members:
-        raise NotAllowed(_("Your role may not enrol members."), code="not_allowed")
+    require(actor, "member.serve")
     customer = get_visible_customer(actor, customer_id)
     if store is not None:
-        require_works_at(actor, store)
+        require(actor, "store.serve", store)
     if channel not in EnrolmentChannel.values:
         raise RuleViolation(_("Unknown enrolment channel."), code="invalid_channel")
     existing = Membership.objects.filter(customer=customer).first()

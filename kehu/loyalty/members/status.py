@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.accounts.permissions import require
+from kehu.core.errors import RuleViolation
 from kehu.loyalty.members.services import visible_membership
 from kehu.loyalty.models import (
     Membership,
@@ -77,8 +78,7 @@ def change_membership_status(
 ) -> StatusChange:
     """Freeze, cancel or reactivate a member, with a reason kept in the status history.
     Asking for the status it has already changes nothing and answers ``changed`` False."""
-    if not actor.policy.can_change_memberships:
-        raise NotAllowed(_("Your role may not change memberships."), code="not_allowed")
+    require(actor, "member.change_status")
     membership = visible_membership(actor, customer_id)
     reason = checked_reason(reason)
     target = checked_status(status)

@@ -8,7 +8,6 @@ from functools import partial
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,8 +17,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kehu.accounts.models import User
-from kehu.commerce.queries import stores_of, works_at
-from kehu.core.exports import export_response, require_export_rights
+from kehu.accounts.permissions import may, require
+from kehu.commerce.queries import stores_of
+from kehu.core.exports import export_response
 from kehu.core.lists import list_context, options_of, paginate, read_list
 from kehu.core.outcomes import call_service, redirect_back
 from kehu.customers.models import Customer
@@ -36,7 +36,6 @@ from kehu.loyalty.members.forms import (
 from kehu.loyalty.members.queries import (
     MemberFilters,
     counter_matches,
-    may_read_members,
     member_export_headers,
     member_export_rows,
     search_members,
@@ -70,23 +69,13 @@ def current_user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def require_reader(user: User) -> None:
-    if not may_read_members(user):
-        raise PermissionDenied(_("Your role may not see members."))
-
-
-def require_counter(user: User) -> None:
-    if not user.policy.can_serve_members:
-        raise PermissionDenied(_("Your role may not serve members at the counter."))
-
-
 # --- the list ---------------------------------------------------------------------------------
 
 
 @require_GET
 def member_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    require_reader(user)
+    require(user, "member.read")
     filters = read_list(request, MemberFilters)
     page = paginate(request, search_members(user, filters))
     members = list(page.object_list)
@@ -95,9 +84,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
     options = {"tier": options_of(tiers, label=lambda tier: tier.name)}
     context = list_context(page, filters, options) | {
         "members": members,
-        "can_export": user.policy.can_export,
-        "can_serve": user.policy.can_serve_members,
-        "can_manage": user.policy.can_manage_loyalty,
+        "can_export": may(user, "data.export"),
+        "can_serve": may(user, "member.serve"),
+        "can_manage": may(user, "loyalty.manage"),
         "section": "loyalty",
     }
     return render(request, "loyalty/members.html", context)
@@ -106,8 +95,8 @@ def member_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def member_export(request: HttpRequest) -> StreamingHttpResponse:
     user = current_user(request)
-    require_reader(user)
-    require_export_rights(request)
+    require(user, "member.read")
+    require(request.user, "data.export")  # type: ignore[arg-type]
     filters = MemberFilters.from_params(request.GET)
     return export_response(  # type: ignore[return-value]
         request, "members", member_export_headers, member_export_rows(user, filters)
@@ -120,14 +109,14 @@ def member_export(request: HttpRequest) -> StreamingHttpResponse:
 @require_GET
 def member_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     user = current_user(request)
-    require_reader(user)
+    require(user, "member.read")
     customer = get_visible_customer(user, customer_id)
     mask_contacts(user, [customer])
     membership = membership_of(customer.pk)
     if membership is None:
         context = {
             "customer": customer,
-            "can_enrol": user.policy.can_serve_members,
+            "can_enrol": may(user, "member.serve"),
             "enrol_stores": list(stores_of(user)),
             "enrol_store_code": home_store_code(user, customer),
         }
@@ -141,8 +130,8 @@ def member_context(
 ) -> dict[str, Any]:
     """Everything the member page shows, in a fixed number of queries."""
     page = paginate(request, statement(membership), STATEMENT_PAGE_SIZE)
-    can_adjust = user.policy.can_adjust_points
-    can_change_status = user.policy.can_change_memberships
+    can_adjust = may(user, "points.adjust")
+    can_change_status = may(user, "member.change_status")
     return {
         "customer": membership.customer,
         "membership": membership,
@@ -156,8 +145,8 @@ def member_context(
         "pending_approvals": pending_of(user, membership) if can_adjust else [],
         "pauses": membership.pauses.select_related("started_by", "ended_by")[:20],
         "status_moves": allowed_moves(membership.status) if can_change_status else (),
-        "can_serve": user.policy.can_serve_members,
-        "can_export": user.policy.can_export,
+        "can_serve": may(user, "member.serve"),
+        "can_export": may(user, "data.export"),
         "section": "loyalty",
     }
 
@@ -166,7 +155,7 @@ def home_store_code(user: User, customer: Customer) -> str:
     """Enrol at the customer's home store when the user works there; else the service picks
     the user's only store (or asks which)."""
     home = customer.home_store
-    return home.code if home is not None and works_at(user, home) else ""
+    return home.code if home is not None and may(user, "store.serve", home) else ""
 
 
 @require_POST
@@ -205,7 +194,7 @@ def enrol(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_POST
 def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
     user = current_user(request)
-    require_reader(user)
+    require(user, "member.read")
     membership = member_or_404(user, customer_id)
     form = AdjustForm(request.POST)
     if form.is_valid():
@@ -243,16 +232,11 @@ def adjustment_message(adjustment: Adjustment) -> str:
     return _("The points were adjusted.")
 
 
-def require_status_rights(user: User) -> None:
-    if not user.policy.can_change_memberships:
-        raise PermissionDenied(_("Your role may not change memberships."))
-
-
 @require_http_methods(["GET", "POST"])
 def change_status(request: HttpRequest, customer_id: int, status: str) -> HttpResponse:
     """Confirm freezing, cancelling or reactivating with a reason; back to the member page."""
     user = current_user(request)
-    require_status_rights(user)
+    require(user, "member.change_status")
     if status not in MembershipStatus.values:
         raise Http404(status)
     membership = member_or_404(user, customer_id)
@@ -307,8 +291,8 @@ def member_or_404(user: User, customer_id: int) -> Membership:
 @require_GET
 def statement_export(request: HttpRequest, customer_id: int) -> StreamingHttpResponse:
     user = current_user(request)
-    require_reader(user)
-    require_export_rights(request)
+    require(user, "member.read")
+    require(request.user, "data.export")  # type: ignore[arg-type]
     membership = member_or_404(user, customer_id)
     name = f"points-{membership.card_number}"
     return export_response(  # type: ignore[return-value]
@@ -323,7 +307,7 @@ def statement_export(request: HttpRequest, customer_id: int) -> StreamingHttpRes
 def counter(request: HttpRequest) -> HttpResponse:
     """Find a member by card number or mobile, then redeem a gift or a cash offset."""
     user = current_user(request)
-    require_counter(user)
+    require(user, "member.serve")
     term = request.GET.get("q", "").strip()[:30]
     matches = counter_matches(user, term)
     chosen = request.GET.get("member", "")
@@ -347,7 +331,7 @@ def counter(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def counter_redeem(request: HttpRequest, customer_id: int, kind: str) -> HttpResponse:
     user = current_user(request)
-    require_counter(user)
+    require(user, "member.serve")
     if kind not in ("gift", "cash"):
         raise Http404(kind)
     membership = member_or_404(user, customer_id)

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.accounts.permissions import require
+from kehu.core.errors import RuleViolation
 from kehu.loyalty.approvals.limits import approval_needed, check_adjustment_size
 from kehu.loyalty.approvals.requests import approval_with_key, request_approval
 from kehu.loyalty.approvals.services import alert_after_adjustment
@@ -52,8 +53,7 @@ def adjust_points(
     Taking more than the balance is refused. Above the maker's limits (per adjustment, per
     business day) it becomes a request for approval instead. The same key again answers the
     first adjustment (or request)."""
-    if not actor.policy.can_adjust_points:
-        raise NotAllowed(_("Your role may not adjust points."), code="not_allowed")
+    require(actor, "points.adjust")
     membership = visible_membership(actor, customer_id)
     reason = reason.strip()
     check_adjustment(points, reason)

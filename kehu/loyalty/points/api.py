@@ -12,8 +12,8 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kehu.accounts.api import caller
+from kehu.accounts.permissions import require
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams, page_of
-from kehu.loyalty.coupons.services import require_programme_rights
 from kehu.loyalty.models import EarningRule
 from kehu.loyalty.points import queries
 from kehu.loyalty.points.earning_rules import RuleInput, rule_state, save_earning_rule
@@ -71,7 +71,7 @@ class RuleIn(InputSchema):
     "counts; rules do not stack.",
 )
 def list_earning_rules(request: HttpRequest, filters: Query[RuleQuery]) -> dict[str, Any]:
-    require_programme_rights(caller(request))
+    require(caller(request), "loyalty.manage")
     search = queries.RuleFilters(search=filters.q.strip(), state=filters.state)
     return page_of(queries.search_rules(search, timezone.localdate()), filters)
 

@@ -24,8 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.commerce.models import Category, OrderLine, Store
-from kehu.core.errors import NotAllowed
 from kehu.loyalty.models import EarningRule
 
 MAX_MULTIPLIER = Decimal(10)
@@ -222,8 +222,7 @@ class RuleInput:
 def save_earning_rule(actor: User, rule_id: int | None, data: RuleInput) -> EarningRule:
     """Add a rule, or change one. A change applies to orders that earn from now on; points
     already earned stay as they were."""
-    if not actor.policy.can_manage_loyalty:
-        raise NotAllowed(_("Your role may not change the earning rules."), code="not_allowed")
+    require(actor, "loyalty.manage")
     check_rule(data)
     rule = EarningRule(created_by=actor) if rule_id is None else rule_by_id(rule_id)
     rule.name = data.name.strip()

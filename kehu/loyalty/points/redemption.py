@@ -18,10 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.commerce.models import PURCHASE_STATUSES, Order, Store
 from kehu.commerce.queries import acting_store
 from kehu.commerce.services import resolve_store
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.loyalty.approvals.limits import check_offset_without_order
 from kehu.loyalty.members.services import visible_membership
 from kehu.loyalty.models import (
@@ -40,11 +41,6 @@ from kehu.loyalty.points.services import (
     scoped_key,
     take_points,
 )
-
-
-def require_counter_role(actor: User) -> None:
-    if not actor.policy.can_serve_members:
-        raise NotAllowed(_("Your role may not redeem points."), code="not_allowed")
 
 
 def counter_store(actor: User, store_code: str, order_store: Store | None = None) -> Store | None:
@@ -96,7 +92,7 @@ def redeem_gift(
     now: datetime.datetime | None = None,
 ) -> RedemptionResult:
     """Exchange points for a gift; its stock (when counted) goes down in the same transaction."""
-    require_counter_role(actor)
+    require(actor, "points.redeem")
     membership = visible_membership(actor, customer_id)
     store = counter_store(actor, store_code)
     if quantity < 1:
@@ -189,7 +185,7 @@ def redeem_cash_offset(
     against a stored order of the member, never more than the order's total (checked under the
     member's lock, with the order's earlier offsets). Without an order the amount stays within
     the role's limit (kehu/loyalty/approvals/limits.py), above which the order must be named."""
-    require_counter_role(actor)
+    require(actor, "points.redeem")
     membership = visible_membership(actor, customer_id)
     store = counter_store(actor, store_code, order_store(order_id, membership))
     points = offset_points(amount, LoyaltySettings.current())
@@ -279,8 +275,7 @@ def save_gift(
     description: str = "",
 ) -> RedemptionItem:
     """Add a gift to the catalogue, or change one (stock empty: unlimited)."""
-    if not actor.policy.can_manage_loyalty:
-        raise NotAllowed(_("Your role may not change the gift catalogue."), code="not_allowed")
+    require(actor, "loyalty.manage")
     problems = {}
     if not name.strip():
         problems["name"] = _("Give the gift a name.")

@@ -8,14 +8,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from kehu.core.exports import export_response, require_export_rights
+from kehu.accounts.permissions import may, require
+from kehu.core.exports import export_response
 from kehu.core.lists import list_context, paginate, read_list
 from kehu.core.outcomes import call_service
 from kehu.loyalty.models import EarningRule
 from kehu.loyalty.points import queries
 from kehu.loyalty.points.earning_rules import save_earning_rule
 from kehu.loyalty.points.forms import EarningRuleForm
-from kehu.loyalty.programme.views import current_user, require_programme_rights
+from kehu.loyalty.programme.views import current_user
 
 FIELD_NAMES = {"category_id": "category", "store_id": "store"}
 
@@ -23,7 +24,7 @@ FIELD_NAMES = {"category_id": "category", "store_id": "store"}
 @require_GET
 def rule_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    require_programme_rights(user)
+    require(user, "loyalty.manage")
     today = timezone.localdate()
     filters = read_list(request, queries.RuleFilters)
     page = paginate(request, queries.search_rules(filters, today))
@@ -32,7 +33,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
             (rule, queries.scope_label(rule), queries.state_label(rule, today))
             for rule in page.object_list
         ],
-        "can_export": user.policy.can_export,
+        "can_export": may(user, "data.export"),
         "section": "loyalty",
     }
     return render(request, "loyalty/earning_rules.html", context)
@@ -40,8 +41,8 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def rule_export(request: HttpRequest) -> StreamingHttpResponse:
-    require_programme_rights(current_user(request))
-    require_export_rights(request)
+    require(current_user(request), "loyalty.manage")
+    require(request.user, "data.export")  # type: ignore[arg-type]
     filters = queries.RuleFilters.from_params(request.GET)
     rows = queries.rule_export_rows(filters, timezone.localdate())
     return export_response(request, "earning-rules", queries.rule_export_headers, rows)
@@ -59,7 +60,7 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
 
 def rule_form(request: HttpRequest, rule: EarningRule | None) -> HttpResponse:
     user = current_user(request)
-    require_programme_rights(user)
+    require(user, "loyalty.manage")
     form = EarningRuleForm(request.POST or None, rule=rule)
     if request.method == "POST" and form.is_valid():
         rule_id = rule.pk if rule else None

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.core.errors import NotAllowed
 from kehu.loyalty.models import CouponTemplate, LoyaltySettings, Tier, TierBasis
 from kehu.loyalty.referrals.coupon_rewards import reward_template_problem
@@ -67,7 +68,7 @@ SETTINGS_FIELDS = (
 def update_loyalty_settings(actor: User, changes: Mapping[str, object]) -> LoyaltySettings:
     """Change the programme's rules; only the fields given change. A referral coupon is given
     as a template, its id or None (no coupon)."""
-    if not actor.policy.can_manage_settings:
+    if not may(actor, "settings.manage"):
         raise NotAllowed(_("Only administrators may change the programme's rules."))
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
@@ -163,7 +164,7 @@ class TierInput:
 def save_tiers(actor: User, tiers: Sequence[TierInput]) -> list[Tier]:
     """Replace the tiers with `tiers`: ranks unique, thresholds strictly rising by rank from 0,
     multipliers above zero. A tier left out is removed, unless members are in it."""
-    if not actor.policy.can_manage_loyalty:
+    if not may(actor, "loyalty.manage"):
         raise NotAllowed(_("Your role may not change the tiers."))
     check_tiers(tiers)
     with transaction.atomic():

@@ -12,6 +12,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may, require
 from kehu.accounts.roles import Role
 from kehu.core.errors import NotAllowed
 from kehu.core.outcomes import call_service
@@ -35,11 +36,6 @@ def current_user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def require_programme_rights(user: User) -> None:
-    if not user.policy.can_manage_loyalty:
-        raise PermissionDenied(_("Your role may not run the loyalty programme."))
-
-
 # --- rules and tiers --------------------------------------------------------------------------
 
 
@@ -48,7 +44,7 @@ def programme(request: HttpRequest) -> HttpResponse:
     """The rules (administrators) and the tiers (the programme's managers) on one page; each
     has its own form and save button (`action` says which was sent)."""
     user = current_user(request)
-    require_programme_rights(user)
+    require(user, "loyalty.manage")
     ensure_default_tiers()
     action = request.POST.get("action") if request.method == "POST" else None
     settings_form = ProgrammeRulesForm(
@@ -74,7 +70,7 @@ def programme(request: HttpRequest) -> HttpResponse:
         if call_service(request, save_staff_limits, user, limits).succeeded:
             messages.success(request, _("The staff limits were saved."))
             return redirect("loyalty:programme")
-    if not user.policy.can_manage_settings:
+    if not may(user, "settings.manage"):
         for form in (settings_form, *limit_forms.forms):
             for field in form.fields.values():
                 field.disabled = True
@@ -83,7 +79,7 @@ def programme(request: HttpRequest) -> HttpResponse:
         "tier_forms": tier_forms,
         "limit_rows": [(Role(form["role"].value()).label, form) for form in limit_forms.forms],
         "limit_forms": limit_forms,
-        "can_edit_rules": user.policy.can_manage_settings,
+        "can_edit_rules": may(user, "settings.manage"),
         "section": "loyalty",
     }
     return render(request, "loyalty/programme.html", context, status=400 if action else 200)
@@ -115,7 +111,7 @@ def save_tier_forms(request: HttpRequest, user: User, tier_forms: Any) -> bool:
 @require_http_methods(["GET", "POST"])
 def gifts(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    require_programme_rights(user)
+    require(user, "loyalty.manage")
     form = GiftForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and save_gift_form(request, user, None, form):
         messages.success(request, _("The gift was added to the catalogue."))
@@ -131,7 +127,7 @@ def gifts(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def gift_edit(request: HttpRequest, gift_id: int) -> HttpResponse:
     user = current_user(request)
-    require_programme_rights(user)
+    require(user, "loyalty.manage")
     gift = get_object_or_404(RedemptionItem, pk=gift_id)
     form = GiftForm(request.POST or None, instance=gift)
     if (
@@ -169,7 +165,7 @@ def save_gift_form(request: HttpRequest, user: User, gift_id: int | None, form: 
 @require_GET
 def report(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    require_programme_rights(user)
+    require(user, "loyalty.manage")
     numbers = programme_report(user)
     labels = {
         "issued": _("Issued"),

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from kehu.accounts.api import caller
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may
 from kehu.core.api_schemas import ErrorSchema, InputSchema, PageParams
 from kehu.core.errors import NotAllowed
 from kehu.loyalty.models import Referral, ReferralStatus
@@ -23,7 +24,6 @@ from kehu.loyalty.referrals.queries import (
     NO_REWARD,
     CouponGiven,
     RewardGiven,
-    may_see_programme,
     referral_of,
     referrals_by,
     with_rewards,
@@ -115,7 +115,7 @@ class ReferralIn(InputSchema):
 def reader(request: HttpRequest) -> User:
     """The caller, if their role sees referrals and group deals (403 otherwise)."""
     user = caller(request)
-    if not may_see_programme(user):
+    if not may(user, "referral.read"):
         raise NotAllowed(_("Your role may not see referrals or group deals."), code="not_allowed")
     return user
 

@@ -35,11 +35,6 @@ MAX_TREE_DEPTH = 5
 TOP_REFERRERS = 10
 
 
-def may_see_programme(user: User) -> bool:
-    """Counter staff and programme managers see referrals and group deals."""
-    return bool(user.policy.can_serve_members or user.policy.can_manage_loyalty)
-
-
 def visible_names(user: User, customer_ids: set[int]) -> dict[int, str]:
     """The names of those of the customers the user may see (one query)."""
     if not customer_ids:

@@ -35,8 +35,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.commerce.models import PURCHASE_STATUSES, Order
-from kehu.core.errors import NotAllowed, RuleViolation
+from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
 from kehu.customers.queries import get_visible_customer
 from kehu.loyalty.members.services import create_membership
@@ -95,8 +96,7 @@ def attribute_referral(
     """Record that a new customer signed up with a member's referral code (pending until the
     first qualifying purchase). The same referee with the same code again answers the existing
     referral unchanged, so a retried request is harmless."""
-    if not actor.policy.can_serve_members:
-        raise NotAllowed(_("Your role may not record referrals."), code="not_allowed")
+    require(actor, "member.serve")
     referee = get_visible_customer(actor, referee_customer_id)
     code = normalise_code(code)
     existing = existing_attribution(referee, code)

@@ -2,24 +2,22 @@
 partial for the member page), group deals (list, detail with joining, create, cancel).
 
 Reads start from the permission layer (a customer or deal outside `visible_customers` answers
-404); writes are one service call through `kehu.core.outcomes.call_service`.
+404); writes are one service call through `kehu.web.outcomes.call_service`.
 """
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import require
 from kehu.customers.queries import get_visible_customer
 from kehu.loyalty.models import Membership, Referral
 from kehu.loyalty.referrals.queries import (
     add_rewards,
     flatten_tree,
-    may_see_programme,
     referral_report,
     referral_tree,
     report_chart_data,
@@ -33,19 +31,13 @@ def current_user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def require_programme_reader(user: User) -> None:
-    if not may_see_programme(user):
-        raise PermissionDenied(_("Your role may not see referrals or group deals."))
-
-
 # --- referrals --------------------------------------------------------------------------------
 
 
 @require_GET
 def report(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    if not user.policy.can_manage_loyalty:
-        raise PermissionDenied(_("Only programme managers see the referral report."))
+    require(user, "loyalty.manage")
     numbers = referral_report(user)
     context = {"report": numbers, "chart_data": report_chart_data(numbers), "section": SECTION}
     return render(request, "loyalty/referrals/report.html", context)
@@ -76,7 +68,7 @@ def tree_context(user: User, customer_id: int) -> dict[str, Any]:
 @require_GET
 def member_tree(request: HttpRequest, customer_id: int) -> HttpResponse:
     user = current_user(request)
-    require_programme_reader(user)
+    require(user, "referral.read")
     return render(request, "loyalty/referrals/tree.html", tree_context(user, customer_id))
 
 
@@ -84,7 +76,7 @@ def member_tree(request: HttpRequest, customer_id: int) -> HttpResponse:
 def member_referrals(request: HttpRequest, customer_id: int) -> HttpResponse:
     """The tree as a fragment, loaded by the member page through htmx."""
     user = current_user(request)
-    require_programme_reader(user)
+    require(user, "referral.read")
     context = tree_context(user, customer_id)
     return render(request, "loyalty/partials/member_referrals.html", context)
 

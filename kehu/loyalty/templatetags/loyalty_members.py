@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from kehu.loyalty.members.queries import may_read_members
+from kehu.accounts.permissions import may
 from kehu.loyalty.members.services import membership_of
 
 register = template.Library()
@@ -14,12 +14,12 @@ register = template.Library()
 def customer_membership(context: template.Context, customer: Any) -> dict[str, Any]:
     """Shown to the roles that serve members or run the programme (one query)."""
     user = context["user"]
-    if not may_read_members(user):
+    if not may(user, "member.read"):
         return {"show": False}
     return {
         "show": True,
         "customer": customer,
         "membership": membership_of(customer.pk),
-        "can_enrol": user.policy.can_serve_members,
+        "can_enrol": may(user, "member.serve"),
         "csrf_token": context.get("csrf_token"),
     }

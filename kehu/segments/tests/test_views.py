@@ -384,3 +384,22 @@ def test_customer_page_with_scores_adds_two_queries(
     client.get(url)
     with django_assert_max_num_queries(16):  # the page's 14, the metrics row and the thresholds
         client.get(url)
+
+
+def test_edit_and_delete_buttons_show_only_to_who_may_use_them(client, sales, other_sales):
+    """A salesperson opening a colleague's saved segment sees no 编辑/删除 (they would answer
+    403); its creator does, and their 编辑 opens the edit page."""
+    segment = static_segment(sales, [])
+    edit_url = reverse("segments:edit", args=[segment.pk])
+    delete_url = reverse("segments:delete", args=[segment.pk])
+    client.force_login(other_sales)
+    page = client.get(reverse("segments:detail", args=[segment.pk])).content.decode()
+    assert f'href="{edit_url}"' not in page
+    assert f'action="{delete_url}"' not in page
+    assert ">编辑</a>" not in page
+    assert client.get(edit_url).status_code == 403
+    client.force_login(sales)
+    page = client.get(reverse("segments:detail", args=[segment.pk])).content.decode()
+    assert f'<a class="button" href="{edit_url}">编辑</a>' in page
+    assert f'action="{delete_url}"' in page
+    assert client.get(edit_url).status_code == 200

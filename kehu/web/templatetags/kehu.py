@@ -5,9 +5,19 @@ from django.http import QueryDict
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from kehu.accounts import permissions
 from kehu.core.lists import ListFilters
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def may(context: template.Context, action: str, obj: object = None) -> bool:
+    """`{% may "segment.edit" segment as can_edit %}`: the page's user may do the action (on
+    the record), as kehu.accounts.permissions answers it; buttons the user cannot use are hidden
+    with it. An unknown action name raises, as in code."""
+    user = context.get("user") or getattr(context.get("request"), "user", None)
+    return user is not None and permissions.may(user, action, obj)
 
 
 @register.simple_tag(takes_context=True)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from kehu.accounts.permissions import may
 from kehu.commerce.exporting import OrderExportFilters, order_export_headers, order_export_rows
 from kehu.core.lists import numbers_out_of_range
 from kehu.core.tabular import write_csv, write_xlsx
@@ -30,7 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = acting_user(options["username"])
-        if not actor.policy.can_export:
+        if not may(actor, "data.export"):
             raise CommandError(f"{actor.username} may not export data.")
         params = {
             name: str(options[name]) for name in FILTER_OPTIONS + ORDER_OPTIONS if options[name]
