@@ -80,12 +80,6 @@ def works_at(user: User, store: Store) -> bool:
     return user.is_administrator or store.staff.filter(pk=user.pk).exists()
 
 
-def require_works_at(user: User, store: Store) -> None:
-    """`require(user, "store.serve", store)` (403 `not_your_store`), kept for
-    kehu.commerce.services until it calls require() itself."""
-    require(user, "store.serve", store)
-
-
 def store_by_code(code: str) -> Store:
     store = Store.objects.filter(code=code).first()
     if store is None:

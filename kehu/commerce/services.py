@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kehu.accounts.models import User
+from kehu.accounts.permissions import may, require
 from kehu.commerce.models import (
     ZERO,
     Order,
@@ -22,9 +23,9 @@ from kehu.commerce.models import (
     Store,
 )
 from kehu.commerce.outbox import record_order_posted, record_order_refunded
-from kehu.commerce.queries import require_works_at, store_by_code
+from kehu.commerce.queries import store_by_code
 from kehu.core.errors import NotAllowed, RuleViolation
-from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
+from kehu.customers.queries import get_visible_customer, visible_customers
 
 CENT = Decimal("0.01")
 
@@ -108,7 +109,7 @@ def create_order(actor: User, order_input: OrderInput) -> OrderResult:
         get_visible_customer(actor, existing.customer_id)
         return OrderResult(existing, created=False)
     customer = get_visible_customer(actor, order_input.customer_id)
-    if not may_edit(actor, customer):
+    if not may(actor, "customer.edit", customer):
         raise NotAllowed(_("You may not add orders for this customer."), code="not_allowed")
     check_order_input(order_input)
     store = resolve_store(order_input.store_code)
@@ -167,10 +168,10 @@ def refund_order(
             pk=order_id,
         )
         customer = get_visible_customer(actor, order.customer_id)
-        if not may_edit(actor, customer):
+        if not may(actor, "customer.edit", customer):
             raise NotAllowed(_("You may not refund this order."), code="not_allowed")
         if order.store_id is not None:
-            require_works_at(actor, Store.objects.get(pk=order.store_id))
+            require(actor, "store.serve", Store.objects.get(pk=order.store_id))
         if amount <= 0 or order.refunded_amount + amount > order.total_amount:
             raise RuleViolation(
                 _("The refund must be more than zero and at most %(left)s.")

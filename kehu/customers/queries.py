@@ -196,12 +196,6 @@ def normalised_mobile_term(term: str) -> str:
         return ""
 
 
-def may_edit(user: User, customer: Customer) -> bool:
-    """`may(user, "customer.edit", customer)`, kept for kehu.commerce.services until it calls
-    may() itself."""
-    return may(user, "customer.edit", customer)
-
-
 def mask_mobile(mobile: str) -> str:
     if len(mobile) < 7:
         return "*" * len(mobile)

@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from kehu.accounts.permissions import require
 from kehu.commerce.models import Order, OrderStatus, Refund, SalesChannel, Store
-from kehu.commerce.queries import acting_store, require_works_at, stores_of
+from kehu.commerce.queries import acting_store, stores_of
 from kehu.commerce.services import refund_order
 from kehu.core.errors import NotAllowed
 from tests.api_client import ApiClient
@@ -74,9 +75,9 @@ def test_an_order_of_no_store_is_refunded_as_before(sales, channel):
 def test_the_check_and_the_stores_of_each_role(sales, admin_user, store, nanjing):
     assert list(stores_of(sales)) == [store]
     assert list(stores_of(admin_user)) == [nanjing, store]  # by code
-    require_works_at(admin_user, nanjing)
+    require(admin_user, "store.serve", nanjing)
     with pytest.raises(NotAllowed) as refusal:
-        require_works_at(sales, nanjing)
+        require(sales, "store.serve", nanjing)
     assert (refusal.value.code, refusal.value.details) == ("not_your_store", {"field": "store"})
     assert acting_store(sales, "") == store
     assert acting_store(admin_user, "") is None
