@@ -6,8 +6,9 @@ import uuid
 import pytest
 from django.contrib.auth.models import Group
 
+from kehu.events import registry
 from kehu.events.models import Event
-from kehu.events.registry import handles, unregister
+from kehu.events.registry import handles
 
 
 class Recorder:
@@ -28,9 +29,11 @@ def effects_of(event: Event) -> int:
 
 
 @pytest.fixture
-def recorder():
-    """A handler `tests.effect` of customer.updated, registered for the test only."""
+def recorder(monkeypatch):
+    """A handler `tests.effect` of customer.updated, registered for the test only and as the
+    only handler (the apps' own, such as the webhooks' handler of every event, stand aside)."""
+    monkeypatch.setattr(registry, "_handlers", {})
+    monkeypatch.setattr(registry, "_subscriptions", {})
     recorder = Recorder()
     handles("customer.updated", key="tests.effect")(recorder.effect)
-    yield recorder
-    unregister("tests.effect")
+    return recorder
