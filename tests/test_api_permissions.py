@@ -346,6 +346,8 @@ DOCUMENTED = {
     ("post", "/api/members/{customer_id}/status"): {200, 401, 403, 404, 409, 422},
     ("get", "/api/members/{customer_id}/statement"): {200, 401, 403, 404, 422},
     ("get", "/api/redemption-gifts"): {200, 401, 403},
+    # events: kehu/events/tests/test_api_and_page.py
+    ("get", "/api/events"): {200, 401, 403, 422},
     # webhooks: kehu/webhooks/tests/test_api.py
     ("get", "/api/webhooks/event-types"): {200, 401, 403},
     ("get", "/api/webhooks/subscriptions"): {200, 401, 403, 422},

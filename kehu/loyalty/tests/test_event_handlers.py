@@ -60,6 +60,7 @@ def test_an_order_posted_to_the_api_earns_at_once(
         ("loyalty.earn_points", RunStatus.DONE),
         ("loyalty.reward_referral", RunStatus.DONE),
         ("segments.refresh_metrics", RunStatus.DONE),
+        ("webhooks.queue", RunStatus.DONE),
     }
 
 
