@@ -14,6 +14,11 @@ from kehu.accounts.models import User
 from kehu.core.errors import NotAllowed, RuleViolation
 from kehu.customers.merging import merge_snapshots, run_merge_handlers
 from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, OwnershipChange, Tag
+from kehu.customers.outbox import (
+    record_customer_created,
+    record_customer_merged,
+    record_customer_updated,
+)
 from kehu.customers.queries import get_visible_customer, may_edit, visible_customers
 from kehu.customers.validation import clean_customer_fields, clean_one_line
 
@@ -170,6 +175,7 @@ def create_customer(
             OwnershipChange.objects.create(
                 customer=customer, action=OwnershipAction.ASSIGN, new_owner=actor, actor=actor
             )
+        record_customer_created(customer)
     return customer
 
 
@@ -186,9 +192,12 @@ def update_customer(actor: User, customer_id: int, raw_fields: Mapping[str, Any]
     }
     if identity_changes:
         raise_if_duplicate(actor, identity_changes, exclude_id=customer.pk)
+    changed = [key for key, value in fields.items() if getattr(customer, key) != value]
     for key, value in fields.items():
         setattr(customer, key, value)
-    customer.save()
+    with transaction.atomic():
+        customer.save()
+        record_customer_updated(customer.pk, changed)
     return customer
 
 
@@ -205,7 +214,11 @@ def tag_customer(actor: User, customer_id: int, tag_names: Iterable[str]) -> Cus
     customer = get_visible_customer(actor, customer_id)
     if not may_edit(actor, customer):
         raise NotAllowed(_("You may not edit this customer."), code="not_allowed")
-    set_tags(customer, tag_names)
+    with transaction.atomic():
+        before = set(customer.tags.values_list("name", flat=True))
+        set_tags(customer, tag_names)
+        if set(customer.tags.values_list("name", flat=True)) != before:
+            record_customer_updated(customer.pk, ["tags"])
     return customer
 
 
@@ -233,6 +246,7 @@ def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
         kept.tags.add(*merged.tags.all())
         merged.delete()
         kept.save()
+        record_customer_merged(kept.pk, merged_id)
         return CustomerMerge.objects.create(
             kept=kept,
             merged_into_id=kept.pk,
