@@ -325,6 +325,9 @@ def time_api_redemptions(threads: int) -> dict[str, Any]:
 
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--worker":
+        # production's task backend: the events earning records (points.changed, tier moves)
+        # are enqueued with it for the worker to deliver, not delivered inside the timing
+        os.environ["KEHU_TASK_BACKEND"] = "django_tasks_db.DatabaseBackend"
         worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
     else:
         main()

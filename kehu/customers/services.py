@@ -15,6 +15,11 @@ from kehu.accounts.permissions import may, require
 from kehu.core.errors import RuleViolation
 from kehu.customers.merging import merge_snapshots, run_merge_handlers
 from kehu.customers.models import Customer, CustomerMerge, OwnershipAction, OwnershipChange, Tag
+from kehu.customers.outbox import (
+    record_customer_created,
+    record_customer_merged,
+    record_customer_updated,
+)
 from kehu.customers.queries import get_visible_customer, visible_customers
 from kehu.customers.validation import clean_customer_fields, clean_one_line
 
@@ -170,6 +175,7 @@ def create_customer(
             OwnershipChange.objects.create(
                 customer=customer, action=OwnershipAction.ASSIGN, new_owner=actor, actor=actor
             )
+        record_customer_created(customer)
     return customer
 
 
@@ -185,9 +191,12 @@ def update_customer(actor: User, customer_id: int, raw_fields: Mapping[str, Any]
     }
     if identity_changes:
         raise_if_duplicate(actor, identity_changes, exclude_id=customer.pk)
+    changed = [key for key, value in fields.items() if getattr(customer, key) != value]
     for key, value in fields.items():
         setattr(customer, key, value)
-    customer.save()
+    with transaction.atomic():
+        customer.save()
+        record_customer_updated(customer.pk, changed)
     return customer
 
 
@@ -203,7 +212,11 @@ def set_tags(customer: Customer, tag_names: Iterable[str]) -> None:
 def tag_customer(actor: User, customer_id: int, tag_names: Iterable[str]) -> Customer:
     customer = get_visible_customer(actor, customer_id)
     require(actor, "customer.edit", customer)
-    set_tags(customer, tag_names)
+    with transaction.atomic():
+        before = set(customer.tags.values_list("name", flat=True))
+        set_tags(customer, tag_names)
+        if set(customer.tags.values_list("name", flat=True)) != before:
+            record_customer_updated(customer.pk, ["tags"])
     return customer
 
 
@@ -231,6 +244,7 @@ def merge_customers(actor: User, kept_id: int, merged_id: int) -> CustomerMerge:
         kept.tags.add(*merged.tags.all())
         merged.delete()
         kept.save()
+        record_customer_merged(kept.pk, merged_id)
         return CustomerMerge.objects.create(
             kept=kept,
             merged_into_id=kept.pk,

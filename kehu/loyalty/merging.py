@@ -37,6 +37,7 @@ from kehu.loyalty.models import (
     TierChange,
     TierChangeReason,
 )
+from kehu.loyalty.outbox import record_tier_changed
 from kehu.loyalty.points.services import lock_membership
 
 
@@ -158,6 +159,7 @@ def move_higher_tier(
         changed_at=now,
         changed_by=actor,
     )
+    record_tier_changed(target, target.tier, source.tier)
     target.tier = source.tier
     target.tier_since, target.tier_review_on = source.tier_since, source.tier_review_on
     target.save(update_fields=["tier", "tier_since", "tier_review_on"])

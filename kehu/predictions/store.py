@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from kehu.accounts.models import User
 from kehu.customers.models import Customer
 from kehu.predictions.models import ChurnLevel, ChurnLevelChange, CustomerPrediction
+from kehu.predictions.outbox import record_churn_warnings
 from kehu.segments.refresh_store import Staging, quoted
 
 PREDICTION_COLUMNS = (
@@ -132,6 +133,8 @@ def store_predictions(rows: Sequence[tuple[Any, ...]], today: datetime.date) -> 
         staging.fill(cursor, rows)
         cursor.execute(record_level_changes_sql(), [today])
         level_changes = max(cursor.rowcount, 0)
+        cursor.execute(raised_warnings_sql(), WARNING_LEVELS)
+        record_churn_warnings(rising(cursor.fetchall()))
         cursor.execute(newly_warned_sql())
         newly_warned = [NewlyWarned(*row) for row in cursor.fetchall()]
         cursor.execute(staging.upsert_sql("customer_id", {"warned_on": kept_warning_sql()}))
@@ -150,6 +153,31 @@ def record_level_changes_sql() -> str:
         "ON old.customer_id = fresh.customer_id "
         f"WHERE COALESCE(old.churn_level, '{ChurnLevel.LOW.value}') <> fresh.churn_level"
     )
+
+
+WARNING_LEVELS = [ChurnLevel.WARNING.value, ChurnLevel.CRITICAL.value]
+
+
+def raised_warnings_sql() -> str:
+    """Customers now at warning or critical whose stored level differs (none stored: low)."""
+    staging = PREDICTIONS_STAGING
+    return (
+        "SELECT fresh.customer_id, "  # noqa: S608  # nosec B608  # names are kehu's staging tables and model tables, values parameters
+        f"COALESCE(old.churn_level, '{ChurnLevel.LOW.value}'), fresh.churn_level, "
+        f"fresh.churn_risk FROM {staging.table} AS fresh LEFT JOIN {staging.target} AS old "
+        "ON old.customer_id = fresh.customer_id WHERE fresh.churn_level IN (%s, %s) "
+        f"AND COALESCE(old.churn_level, '{ChurnLevel.LOW.value}') <> fresh.churn_level "
+        "ORDER BY fresh.customer_id"
+    )
+
+
+def rising(rows: Sequence[tuple[int, str, str, int]]) -> list[tuple[int, str, int]]:
+    """(customer id, level, risk) of the rows whose level went up (critical → warning does not)."""
+    return [
+        (customer_id, level, risk)
+        for customer_id, before, level, risk in rows
+        if LEVEL_ORDER.index(level) > LEVEL_ORDER.index(before)
+    ]
 
 
 def newly_warned_sql() -> str:

@@ -23,6 +23,7 @@ from kehu.core.errors import RuleViolation
 from kehu.customers.models import Customer
 from kehu.customers.queries import visible_customers
 from kehu.segments.models import Segment, SegmentKind, SegmentMember, SegmentSnapshot
+from kehu.segments.outbox import record_membership_changes
 from kehu.segments.queries import get_visible_segment
 from kehu.segments.rules import compile_rule, validate_rule
 
@@ -214,12 +215,15 @@ def add_members(segment: Segment, customer_ids: list[int], now: datetime) -> Non
         batch_size=BATCH,
         ignore_conflicts=True,
     )
+    for start in range(0, len(customer_ids), BATCH):
+        record_membership_changes("segment.joined", segment.pk, customer_ids[start : start + BATCH])
 
 
 def remove_members(segment: Segment, customer_ids: list[int]) -> None:
     for start in range(0, len(customer_ids), BATCH):
         chunk = customer_ids[start : start + BATCH]
         SegmentMember.objects.filter(segment=segment, customer_id__in=chunk).delete()
+        record_membership_changes("segment.left", segment.pk, chunk)
 
 
 def static_list(actor: User, segment_id: int) -> Segment:

@@ -76,9 +76,13 @@ def child(var_dir: Path, *arguments: object) -> dict[str, Any]:
 
 
 def start_child(var_dir: Path, *arguments: object) -> subprocess.Popen[str]:
+    """The import's worker, to be killed. The events its rows record are another worker's job
+    (as in production), so it does not dispatch them inline on each chunk's commit."""
+    environment = child_environment(var_dir)
+    environment["KEHU_TASK_BACKEND"] = "django.tasks.backends.dummy.DummyBackend"
     return subprocess.Popen(
         [sys.executable, "-c", PROGRAM, *map(str, arguments)],
-        env=child_environment(var_dir),
+        env=environment,
         cwd=ROOT,
         text=True,
         stdout=subprocess.DEVNULL,

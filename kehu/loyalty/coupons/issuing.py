@@ -50,6 +50,7 @@ from kehu.loyalty.models import (
     IssueBatchStatus,
     Membership,
 )
+from kehu.loyalty.outbox import record_coupons_issued
 from kehu.segments.models import Segment, SegmentMember
 from kehu.segments.queries import get_visible_segment
 
@@ -312,7 +313,7 @@ def insert_coupons(
     valid_from, valid_until = coupon_window(template, now)
     codes = fresh_codes(len(customer_ids))
     approver_id = batch_approver_id(batch)
-    Coupon.objects.bulk_create(
+    coupons = Coupon.objects.bulk_create(
         (
             Coupon(
                 template_id=template.pk,
@@ -329,6 +330,7 @@ def insert_coupons(
         ),
         batch_size=INSERT_BATCH_SIZE,
     )
+    record_coupons_issued(coupons)
 
 
 def batch_approver_id(batch: CouponIssueBatch) -> int | None:

@@ -52,6 +52,7 @@ from kehu.loyalty.coupons.rules import (
     total_limit_reached,
 )
 from kehu.loyalty.models import ApprovalRequest, Coupon, CouponStatus, CouponTemplate
+from kehu.loyalty.outbox import record_coupon_redeemed, record_coupons_issued
 
 ZERO = Decimal("0.00")
 CODE_ALPHABET = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789", dtype=np.uint8)  # no 0O1I
@@ -282,6 +283,7 @@ def issue_locked(
         issue_key=key or None,
         approved_by=approved_by,
     )
+    record_coupons_issued([coupon])
     return IssueResult(coupon, created=True)
 
 
@@ -424,6 +426,8 @@ def mark_redeemed(coupon: Coupon, order: Order, discount: Decimal, key: str, now
                 discount_amount=discount,
                 redeem_key=key or None,
             )
+            if updated == 1:
+                record_coupon_redeemed(coupon, order.pk)
     except IntegrityError:
         return False  # the order took another coupon, or the key was used meanwhile
     return updated == 1

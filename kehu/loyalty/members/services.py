@@ -27,6 +27,7 @@ from kehu.loyalty.models import (
     TierChange,
     TierChangeReason,
 )
+from kehu.loyalty.outbox import record_member_enrolled
 
 # 普通 → 银卡 → 金卡 → 钻石: rolling 12-month spend (¥) to reach each, points multiplier, birthday
 # gift. A business renames them and changes the thresholds in the programme settings.
@@ -118,6 +119,7 @@ def create_membership(
                     changed_at=timezone.now(),
                     changed_by=actor,
                 )
+                record_member_enrolled(membership)
                 return membership
         except IntegrityError:
             existing = Membership.objects.filter(customer=customer).first()

@@ -35,6 +35,7 @@ from kehu.loyalty.models import (
     TierChange,
     TierChangeReason,
 )
+from kehu.loyalty.outbox import record_tier_changed, record_tier_moves
 from kehu.loyalty.points.ledger_writer import (
     add_to_balances,
     chunks,
@@ -134,7 +135,7 @@ def move_tier(
     membership.tier_since = today
     membership.tier_review_on = next_review(tier, tiers, today)
     membership.save(update_fields=["tier", "tier_since", "tier_review_on"])
-    return TierChange.objects.create(
+    change = TierChange.objects.create(
         membership=membership,
         previous_tier=previous,
         tier=tier,
@@ -143,6 +144,8 @@ def move_tier(
         changed_at=now,
         changed_by=actor,
     )
+    record_tier_changed(membership, previous, tier)
+    return change
 
 
 def upgrade_if_qualified(
@@ -300,6 +303,16 @@ def write_moves(
         ),
         batch_size=1000,
     )
+    moving_ids = [membership_id for membership_id, _tier, _value in moves]
+    customers = {
+        pk: customer_id
+        for chunk in chunks(moving_ids)
+        for pk, customer_id in Membership.objects.filter(pk__in=chunk).values_list(
+            "pk", "customer_id"
+        )
+    }
+    before = {pk: by_rank[current_ranks[pk]] for pk in moving_ids}
+    record_tier_moves(moves, before, customers)
 
 
 def review_tiers(now: datetime.datetime | None = None) -> TierReport:

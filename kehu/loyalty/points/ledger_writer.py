@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from kehu.loyalty.models import Membership, PointsEntry
+from kehu.loyalty.outbox import record_entries_written
 
 CHUNK = 5000  # ids per IN (...) list, well within SQLite's parameter limit
 ENTRY_FIELDS = (
@@ -101,11 +102,27 @@ def insert_entries(rows: Sequence[EntryRow], database: BaseDatabaseWrapper = con
             with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            return
-        cursor.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(rows[0]))})",  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
-            [sqlite_values(row, database) for row in rows],
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(rows[0]))})",  # noqa: S608  # nosec B608  # table and column names from the models, values are parameters
+                [sqlite_values(row, database) for row in rows],
+            )
+    record_entries(rows)
+
+
+def record_entries(rows: Sequence[EntryRow]) -> None:
+    """A `points.changed` per entry, in bulk (one query per chunk of members, one batch of
+    events). Callers move the balances after inserting, so the balances read here are those
+    before the entries."""
+    membership_ids = sorted({row[1] for row in rows})
+    members = {
+        pk: (customer_id, balance)
+        for chunk in chunks(membership_ids)
+        for pk, customer_id, balance in Membership.objects.filter(pk__in=chunk).values_list(
+            "pk", "customer_id", "points_balance"
         )
+    }
+    record_entries_written(((row[0], row[1], row[2], row[3]) for row in rows), members)
 
 
 def sqlite_values(row: EntryRow, database: BaseDatabaseWrapper) -> EntryRow:

@@ -38,6 +38,7 @@ from kehu.loyalty.models import (
     PointsSource,
     Redemption,
 )
+from kehu.loyalty.outbox import record_points_changed
 from kehu.loyalty.points.earning_rules import NO_BOOST, Boost, boost_for_order, boosted_reason
 
 REASON_LENGTH = 300
@@ -128,6 +129,7 @@ def add_points(
         **entry_values(fields, now),
     )
     move_balance(membership, points)
+    record_points_changed(membership, entry)
     return entry
 
 
@@ -149,6 +151,7 @@ def take_points(
         membership=membership, points=-points, remaining=0, **entry_values(fields, now)
     )
     move_balance(membership, -points)
+    record_points_changed(membership, entry)
     return entry
 
 

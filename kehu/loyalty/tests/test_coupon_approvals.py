@@ -281,7 +281,11 @@ def test_a_batch_above_the_limit_waits_and_runs_on_approval(
     with django_capture_on_commit_callbacks(execute=True) as started:
         approved = ApiClient(admin_user).post(f"/coupon-approvals/{approval_id}/approve", {})
     assert approved.status_code == 200
-    assert len(started) == 1
+    # the batch starts once; its coupons' coupon.issued events are dispatched on their commit
+    assert [callback.__qualname__.split(".")[0] for callback in started] == [
+        "start_approved_batch",
+        "arrange_dispatch",
+    ]
     batch = CouponIssueBatch.objects.get()
     assert (batch.status, batch.issued) == ("done", 3)
     assert sorted(Coupon.objects.values_list("customer_id", flat=True)) == sorted(
