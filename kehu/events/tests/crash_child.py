@@ -81,7 +81,8 @@ def prepare(orders: int, customers: int, receiver_url: str) -> dict[str, Any]:
                 )
                 for order_id, row in zip(ids, rows, strict=True)
             ])  # fmt: skip
-    return {"orders": Order.objects.count(), "runs": HandlerRun.objects.count()}
+    order_runs = HandlerRun.objects.filter(event__name="order.posted").count()
+    return {"orders": Order.objects.count(), "runs": order_runs}
 
 
 def dispatch() -> None:
@@ -110,7 +111,12 @@ def check() -> dict[str, Any]:
     member_customers = set(Membership.objects.values_list("customer_id", flat=True))
     member_orders = Order.objects.filter(customer_id__in=member_customers).count()
     earn_keys = PointsEntry.objects.filter(idempotency_key__startswith="order:")
-    runs = dict(HandlerRun.objects.values_list("status").annotate(count=Count("id")).order_by())
+    runs = dict(
+        HandlerRun.objects.filter(event__name="order.posted")
+        .values_list("status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
     return {
         "events": Event.objects.filter(name="order.posted").count(),
         "event_ids": sorted(str(uuid) for uuid in Event.objects.values_list("event_id", flat=True)),
