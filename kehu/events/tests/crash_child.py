@@ -119,7 +119,10 @@ def check() -> dict[str, Any]:
     )
     return {
         "events": Event.objects.filter(name="order.posted").count(),
-        "event_ids": sorted(str(uuid) for uuid in Event.objects.values_list("event_id", flat=True)),
+        "event_ids": sorted(
+            str(uuid)
+            for uuid in Event.objects.filter(name="order.posted").values_list("event_id", flat=True)
+        ),
         "effects": per_event,
         "member_orders": member_orders,
         "earned_orders": earn_keys.values("idempotency_key").distinct().count(),
